@@ -1,0 +1,12 @@
+# Finds Veil's Debian-packaged dependencies (scripts/setup installs them) as imported targets.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+pkg_check_modules(GCRYPT REQUIRED IMPORTED_TARGET libgcrypt>=1.10)
+pkg_check_modules(SIGNALC REQUIRED IMPORTED_TARGET libsignal-protocol-c>=2.3)
+pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.44)
+find_package(Protobuf REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+if(VEIL_TESTS)
+  find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
+endif()
