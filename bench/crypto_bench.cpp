@@ -62,11 +62,11 @@ int run_crypto_bench(const CryptoBenchOptions& o) {
 
   // The bound: X25519 variable-base and fixed-base operations per second on one core.
   std::array<uint8_t, 32> out{};
-  report("x25519", measure(plan, [&] { (void)fx.sender.priv.agree(fx.recipient.pub, out); }),
+  if (selected(o.only, "x25519")) report("x25519", measure(plan, [&] { (void)fx.sender.priv.agree(fx.recipient.pub, out); }),
          "one variable-base X25519");
-  report("x25519_base", measure(plan, [&] { (void)fx.sender.priv.public_key(); }),
+  if (selected(o.only, "x25519_base")) report("x25519_base", measure(plan, [&] { (void)fx.sender.priv.public_key(); }),
          "one fixed-base X25519");
-  report("xeddsa_verify", measure(plan, [&] {
+  if (selected(o.only, "xeddsa_verify")) report("xeddsa_verify", measure(plan, [&] {
            (void)c::xeddsa_verify(fx.server.pub, fx.sender_cert.certificate,
                                   fx.sender_cert.signature);
          }),
@@ -84,11 +84,11 @@ int run_crypto_bench(const CryptoBenchOptions& o) {
       return 1;
     }
   }
-  report("v1_seal", measure(plan, [&] { (void)c::seal_v1(fx.usmc, fx.sender, fx.recipient.pub, fx.rng); }),
+  if (selected(o.only, "v1_seal")) report("v1_seal", measure(plan, [&] { (void)c::seal_v1(fx.usmc, fx.sender, fx.recipient.pub, fx.rng); }),
          size_note + "; bound: 1 fixed-base + 2 variable-base X25519");
-  report("v1_open", measure(plan, [&] { (void)c::open_sealed(sealed, fx.recipient, validator, kNow); }),
+  if (selected(o.only, "v1_open")) report("v1_open", measure(plan, [&] { (void)c::open_sealed(sealed, fx.recipient, validator, kNow); }),
          "decrypt + certificate validation (validated-certificate cache); bound: 2 X25519");
-  report("v1_open_uncached", measure(plan, [&] {
+  if (selected(o.only, "v1_open_uncached")) report("v1_open_uncached", measure(plan, [&] {
            c::CertificateValidator fresh(policy);
            (void)c::open_sealed(sealed, fx.recipient, fresh, kNow);
          }),
@@ -108,6 +108,7 @@ int run_crypto_bench(const CryptoBenchOptions& o) {
     std::span<const c::SealRecipient> subset(recipients.data(), n);
     Bytes sent = *c::seal_v2(fx.usmc, fx.sender, subset, {}, fx.rng);
     if (n == 1000) sent1000 = sent;
+    if (!selected(o.only, "v2_seal_" + std::to_string(n))) continue;
     report("v2_seal_" + std::to_string(n),
            measure(n == 1000 ? long_plan : plan,
                    [&] { (void)c::seal_v2(fx.usmc, fx.sender, subset, {}, fx.rng); }),
@@ -130,21 +131,21 @@ int run_crypto_bench(const CryptoBenchOptions& o) {
     }
   }
   std::size_t sink = 0;
-  report("fanout_1000", measure(long_plan, [&] {
+  if (selected(o.only, "fanout_1000")) report("fanout_1000", measure(long_plan, [&] {
            auto p = c::SentMessage::parse(sent1000);
            for (std::size_t i = 0; i < p->recipients.size(); ++i) {
              for (ByteView piece : p->received_pieces(i)) sink += piece.size();
            }
          }),
          "parse + 1000 per-recipient views (0x22, C||AT, shared tail; no copy); no cryptography");
-  report("fanout_1000_copy", measure(long_plan, [&] {
+  if (selected(o.only, "fanout_1000_copy")) report("fanout_1000_copy", measure(long_plan, [&] {
            auto p = c::SentMessage::parse(sent1000);
            for (std::size_t i = 0; i < p->recipients.size(); ++i) {
              sink += p->received_message(i).size();
            }
          }),
          "parse + 1000 per-recipient copies (same work as libsignal's messageForRecipient)");
-  report("v2_open", measure(plan, [&] { (void)c::open_sealed(received, keys[999], validator, kNow); }),
+  if (selected(o.only, "v2_open")) report("v2_open", measure(plan, [&] { (void)c::open_sealed(received, keys[999], validator, kNow); }),
          "decrypt received + AT check + certificate validation (cache); bound: 3 X25519");
   if (sink == 0) std::fprintf(stderr, "(sink)\n");
   return 0;

@@ -1,4 +1,4 @@
-// Entry point of veil-bench: `veil-bench crypto [--quick] [--content-bytes N]`.
+// Entry point of veil-bench: `veil-bench crypto [--quick] [--content-bytes N] [--only OP_PREFIX]`.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -8,7 +8,7 @@
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "crypto") != 0) {
-    std::fprintf(stderr, "usage: veil-bench crypto [--quick] [--content-bytes N]\n");
+    std::fprintf(stderr, "usage: veil-bench crypto [--quick] [--content-bytes N] [--only OP_PREFIX]\n");
     return 2;
   }
   veil::bench::CryptoBenchOptions o;
@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--quick") {
       o.quick = true;
+    } else if (a == "--only" && i + 1 < argc) {
+      o.only = argv[++i];
     } else if (a == "--content-bytes" && i + 1 < argc) {
       o.content_bytes = std::strtoul(argv[++i], nullptr, 10);
     } else {

@@ -8,6 +8,10 @@
 
 namespace veil::bench {
 
+bool selected(const std::string& only, const std::string& op) {
+  return only.empty() || op.rfind(only, 0) == 0;
+}
+
 Measurement measure(const TimingPlan& plan, const std::function<void()>& op) {
   using clock = std::chrono::steady_clock;
   for (int i = 0; i < plan.warmup; ++i) op();

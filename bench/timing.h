@@ -20,6 +20,9 @@ struct Measurement {
   double fastest = 0;
 };
 
+// True if `op` is selected by the --only prefix (empty selects all).
+bool selected(const std::string& only, const std::string& op);
+
 // Runs `op` as planned; returns the median repeat.
 Measurement measure(const TimingPlan& plan, const std::function<void()>& op);
 

@@ -2,7 +2,7 @@
 #include "crypto/sealed_sender_v2.h"
 
 #include <algorithm>
-#include <map>
+#include <cstring>
 #include <set>
 
 #include "crypto/cipher.h"
@@ -162,27 +162,36 @@ Result<SentMessage> SentMessage::parse(ByteView sent) {
   if (!rd.varint(count)) return Error::truncated;
   // Every entry takes at least 17 bytes: bound the count before reserving anything.
   if (count > sent.size() / 17) return Error::truncated;
-  std::map<ServiceId, std::size_t> index;  // -> position in recipients, or SIZE_MAX if excluded
-  constexpr std::size_t kExcluded = SIZE_MAX;
+
+  // Pass 1: read every entry; devices go to one flat vector.
+  struct Entry {
+    ServiceId id;
+    uint32_t first_device = 0;
+    uint32_t device_count = 0;
+    ByteView key_material;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(count);
+  std::vector<Device> devices;
+  devices.reserve(count);
   for (uint64_t n = 0; n < count; ++n) {
+    Entry e;
     ByteView sid_bytes;
-    Result<ServiceId> sid = Error::truncated;
     if (legacy) {
       if (!rd.take(16, sid_bytes)) return Error::truncated;
-      ServiceId s;
-      std::copy(sid_bytes.begin(), sid_bytes.end(), s.uuid.begin());
-      sid = s;
+      std::copy(sid_bytes.begin(), sid_bytes.end(), e.id.uuid.begin());
     } else {
       if (!rd.take(17, sid_bytes)) return Error::truncated;
-      sid = ServiceId::from_fixed_width(sid_bytes);
+      auto sid = ServiceId::from_fixed_width(sid_bytes);
       if (!sid) return sid.error();
+      e.id = *sid;
     }
-    std::vector<Device> devices;
+    e.first_device = static_cast<uint32_t>(devices.size());
     for (;;) {
       uint8_t id = 0;
       if (!rd.u8(id)) return Error::truncated;
       if (id == 0) {
-        if (!devices.empty()) return Error::malformed;
+        if (e.device_count != 0) return Error::malformed;
         break;
       }
       if (id > 127) return Error::invalid_device_id;
@@ -190,30 +199,80 @@ Result<SentMessage> SentMessage::parse(ByteView sent) {
       if (!rd.take(2, reg)) return Error::truncated;
       const uint16_t v = static_cast<uint16_t>(reg[0] << 8 | reg[1]);
       devices.push_back(Device{id, static_cast<uint16_t>(v & kMaxRegistrationId)});
+      ++e.device_count;
       if ((v & 0x8000) == 0) break;
     }
-    ByteView key_material;
-    if (!devices.empty() && !rd.take(kRecipientKeyMaterialSize, key_material)) {
+    if (e.device_count != 0 && !rd.take(kRecipientKeyMaterialSize, e.key_material)) {
       return Error::truncated;
     }
-    auto it = index.find(*sid);
-    if (it == index.end()) {
-      if (devices.empty()) {
-        index.emplace(*sid, kExcluded);
-        msg.excluded.push_back(*sid);
-      } else {
-        index.emplace(*sid, msg.recipients.size());
-        msg.recipients.push_back(Recipient{*sid, std::move(devices), key_material});
-      }
-    } else {
-      // libsignal merges repeated recipients (keeping the first C/AT) but never with "excluded".
-      if (it->second == kExcluded || devices.empty()) return Error::malformed;
-      auto& dst = msg.recipients[it->second].devices;
-      dst.insert(dst.end(), devices.begin(), devices.end());
-    }
+    entries.push_back(e);
   }
   if (rd.rest().size() < 32) return Error::truncated;
   msg.shared = rd.rest();
+
+  // Pass 2: find repeated service ids by sorting (O(n log n) whatever the input).
+  std::vector<uint32_t> order(entries.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto key_less = [&](uint32_t a, uint32_t b) {
+    const int c = std::memcmp(entries[a].id.uuid.data(), entries[b].id.uuid.data(), 16);
+    if (c != 0) return c < 0;
+    if (entries[a].id.kind != entries[b].id.kind) return entries[a].id.kind < entries[b].id.kind;
+    return a < b;
+  };
+  std::sort(order.begin(), order.end(), key_less);
+  // first_of[i] = index of the first entry with the same service id as entry i.
+  std::vector<uint32_t> first_of(entries.size());
+  bool repeated = false;
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const uint32_t i = order[k];
+    if (k > 0 && entries[order[k - 1]].id == entries[i].id) {
+      first_of[i] = first_of[order[k - 1]];
+      repeated = true;
+      // libsignal merges repeated recipients (keeping the first C/AT) but never with "excluded".
+      if (entries[i].device_count == 0 || entries[first_of[i]].device_count == 0) {
+        return Error::malformed;
+      }
+    } else {
+      first_of[i] = i;
+    }
+  }
+
+  // Pass 3: recipients in first-seen order, each with its devices contiguous.
+  msg.recipients.reserve(entries.size());
+  if (repeated) msg.device_storage_.reserve(devices.size());
+  std::vector<std::size_t> starts;
+  for (uint32_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    if (first_of[i] != i) continue;
+    if (e.device_count == 0) {
+      msg.excluded.push_back(e.id);
+      continue;
+    }
+    if (!repeated) {
+      msg.recipients.push_back(
+          Recipient{e.id, std::span<const Device>(devices).subspan(e.first_device, e.device_count),
+                    e.key_material});
+      continue;
+    }
+    const std::size_t start = msg.device_storage_.size();
+    for (uint32_t j = i; j < entries.size(); ++j) {
+      if (first_of[j] != i) continue;
+      const auto* d = devices.data() + entries[j].first_device;
+      msg.device_storage_.insert(msg.device_storage_.end(), d, d + entries[j].device_count);
+    }
+    starts.push_back(start);
+    msg.recipients.push_back(Recipient{e.id, {}, e.key_material});
+  }
+  if (repeated) {
+    for (std::size_t r = 0; r < msg.recipients.size(); ++r) {
+      const std::size_t end =
+          r + 1 < starts.size() ? starts[r + 1] : msg.device_storage_.size();
+      msg.recipients[r].devices =
+          std::span<const Device>(msg.device_storage_).subspan(starts[r], end - starts[r]);
+    }
+  } else {
+    msg.device_storage_ = std::move(devices);  // the spans stay valid: the buffer moves along
+  }
   for (const Recipient& r : msg.recipients) {
     uint8_t seen[128] = {};
     for (const Device& d : r.devices) {

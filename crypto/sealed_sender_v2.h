@@ -40,13 +40,20 @@ Result<Bytes> seal_v2(ByteView usmc, const KeyPair& sender,
                       std::span<const SealRecipient> recipients,
                       std::span<const ServiceId> excluded, Rng& rng);
 
-// A parsed SentMessage. Views point into the caller's buffer, which must outlive this object.
+// A parsed SentMessage. Views point into the caller's buffer, which must outlive this object,
+// and into the object's own device storage (so it is move-only).
 struct SentMessage {
   struct Recipient {
     ServiceId service_id;
-    std::vector<Device> devices;
+    std::span<const Device> devices;
     ByteView key_material;  // C_i || AT_i, 48 bytes
   };
+  SentMessage() = default;
+  SentMessage(SentMessage&&) noexcept = default;
+  SentMessage& operator=(SentMessage&&) noexcept = default;
+  SentMessage(const SentMessage&) = delete;
+  SentMessage& operator=(const SentMessage&) = delete;
+
   uint8_t version = 0;
   std::vector<Recipient> recipients;  // merged by service id, in first-seen order
   std::vector<ServiceId> excluded;
@@ -62,6 +69,9 @@ struct SentMessage {
   std::array<ByteView, 3> received_pieces(std::size_t i) const;
   // The same, copied into one buffer.
   Bytes received_message(std::size_t i) const;
+
+ private:
+  std::vector<Device> device_storage_;
 };
 
 struct OpenedV2 {
