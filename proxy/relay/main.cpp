@@ -1,0 +1,69 @@
+// veil-relay: runs one relay from a JSON config until SIGINT/SIGTERM.
+#include <uv.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "proxy/relay/relay.h"
+#include "proxy/relay/system_clock.h"
+
+namespace {
+
+veil::crypto::KeyPair load_key(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  veil::Bytes raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto key = veil::crypto::PrivateKey::parse(raw);
+  veil::wipe(raw);
+  if (!key) throw std::runtime_error("epoch_key_file " + path + ": not a 32-byte private key");
+  return veil::crypto::KeyPair::from_private(std::move(*key));
+}
+
+struct SignalContext {
+  veil::relay::Relay* relay;
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+};
+
+void on_signal(uv_signal_t* s, int) {
+  auto* ctx = static_cast<SignalContext*>(s->data);
+  ctx->relay->stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&ctx->sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&ctx->sigterm), nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"veil-relay: metadata-privacy relay for sealed-sender messages"};
+  std::string config_path;
+  app.add_option("-c,--config", config_path, "relay configuration (JSON)")->required();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    veil::relay::RelayConfig config = veil::relay::load_config(config_path);
+    veil::crypto::KeyPair key = load_key(config.epoch_key_file);
+    uv_loop_t* loop = uv_default_loop();
+    veil::relay::SystemClock clock;
+    veil::relay::MemoryJournal journal;
+    veil::relay::Relay relay(loop, std::move(config), std::move(key), clock, veil::system_rng(),
+                             journal, veil::relay::wall_clock_ms);
+    relay.start();
+    SignalContext ctx{&relay, {}, {}};
+    uv_signal_init(loop, &ctx.sigint);
+    uv_signal_init(loop, &ctx.sigterm);
+    ctx.sigint.data = &ctx;
+    ctx.sigterm.data = &ctx;
+    uv_signal_start(&ctx.sigint, on_signal, SIGINT);
+    uv_signal_start(&ctx.sigterm, on_signal, SIGTERM);
+    std::printf("{\"event\":\"ready\",\"peer_port\":%u,\"submit_port\":%u}\n", relay.peer_port(),
+                relay.submit_port());
+    std::fflush(stdout);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "veil-relay: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,64 @@
+// Metric aggregation and JSON rendering.
+#include "proxy/relay/metrics.h"
+
+#include <bit>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace veil::relay {
+
+void Histogram::observe(double value) {
+  if (value < 0) value = 0;
+  const auto v = static_cast<uint64_t>(value);
+  const int b = v == 0 ? 0 : std::min(63, 64 - std::countl_zero(v));
+  ++buckets_[static_cast<std::size_t>(b)];
+  ++count_;
+  sum_ += value;
+  if (value > max_) max_ = value;
+}
+
+double Histogram::quantile(double q) const {
+  if (count_ == 0) return 0;
+  const auto target = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
+  uint64_t seen = 0;
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    seen += buckets_[b];
+    if (seen >= target && buckets_[b] != 0) {
+      const double upper = b == 0 ? 0.0 : std::ldexp(1.0, static_cast<int>(b)) - 1;
+      return std::min(upper, max_);
+    }
+  }
+  return max_;
+}
+
+void Metrics::reject(Error e) {
+  const auto i = static_cast<std::size_t>(e);
+  if (i < rejected_by_reason.size()) ++rejected_by_reason[i];
+  inc(Counter::submissions_rejected);
+}
+
+std::string Metrics::to_json() const {
+  nlohmann::json j;
+  static const char* const kNames[] = {
+#define VEIL_COUNTER_NAME(name) #name,
+      VEIL_COUNTERS(VEIL_COUNTER_NAME)
+#undef VEIL_COUNTER_NAME
+  };
+  for (std::size_t i = 0; i < counters.size(); ++i) j["counters"][kNames[i]] = counters[i];
+  for (std::size_t i = 0; i < rejected_by_reason.size(); ++i) {
+    if (rejected_by_reason[i] != 0) {
+      j["rejected_by_reason"][std::string(error_name(static_cast<Error>(i)))] = rejected_by_reason[i];
+    }
+  }
+  auto hist = [](const Histogram& h) {
+    return nlohmann::json{{"count", h.count()}, {"mean", h.mean()}, {"p50", h.quantile(0.5)},
+                          {"p95", h.quantile(0.95)}, {"p99", h.quantile(0.99)}, {"max", h.max()}};
+  };
+  j["pool_size"] = hist(pool_size);
+  j["relay_latency_us"] = hist(relay_latency_us);
+  j["loop_latency_us"] = hist(loop_latency_us);
+  j["gauges"] = {{"pool", pool_now}, {"queued", queue_now}, {"loop_alarm", loop_alarm}};
+  return j.dump();
+}
+
+}  // namespace veil::relay

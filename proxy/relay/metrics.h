@@ -1,0 +1,64 @@
+// Aggregate relay metrics: counters, gauges and fixed-bucket histograms. Never per-user labels.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crypto/error.h"
+
+namespace veil::relay {
+
+#define VEIL_COUNTERS(X)                                                                       \
+  X(submissions_accepted) X(submissions_rejected) X(submit_frames_malformed)                  \
+  X(packets_sent) X(packets_received) X(packets_forwarded) X(packets_retransmitted)           \
+  X(packets_dropped_auth) X(packets_dropped_replay) X(packets_dropped_malformed)              \
+  X(packets_dropped_unknown_hop) X(packets_dropped_queue_full) X(packets_dropped_replay_full)  \
+  X(deliveries_unwrapped) X(deliveries_sent) X(deliveries_acked) X(deliveries_retried)        \
+  X(deliveries_dropped_access) X(deliveries_dropped_malformed) X(deliveries_dropped_unknown)  \
+  X(cover_drop_sent) X(cover_loop_sent) X(cover_drop_received) X(cover_loop_returned)         \
+  X(cover_loop_lost) X(cover_loop_unknown) X(peer_connects) X(peer_disconnects)               \
+  X(peer_frames_malformed) X(deliver_connects) X(submit_connections)
+
+enum class Counter : int {
+#define VEIL_COUNTER_ENUM(name) name,
+  VEIL_COUNTERS(VEIL_COUNTER_ENUM)
+#undef VEIL_COUNTER_ENUM
+      count_
+};
+
+// Counts of values in power-of-two buckets; reports count, sum, and p50/p95/p99 estimates.
+class Histogram {
+ public:
+  void observe(double value);
+  uint64_t count() const { return count_; }
+  double quantile(double q) const;  // upper bound of the bucket holding the q-quantile
+  double mean() const { return count_ ? sum_ / static_cast<double>(count_) : 0.0; }
+  double max() const { return max_; }
+
+ private:
+  std::array<uint64_t, 64> buckets_{};
+  uint64_t count_ = 0;
+  double sum_ = 0;
+  double max_ = 0;
+};
+
+struct Metrics {
+  std::array<uint64_t, static_cast<int>(Counter::count_)> counters{};
+  std::array<uint64_t, 32> rejected_by_reason{};  // indexed by veil::Error
+  Histogram pool_size;           // mix pool size seen at each release
+  Histogram relay_latency_us;    // time a packet spent inside this relay (arrival -> sent)
+  Histogram loop_latency_us;
+  uint64_t pool_now = 0;
+  uint64_t queue_now = 0;
+  bool loop_alarm = false;
+
+  void inc(Counter c, uint64_t n = 1) { counters[static_cast<int>(c)] += n; }
+  uint64_t get(Counter c) const { return counters[static_cast<int>(c)]; }
+  void reject(Error e);
+  // One JSON object with every counter, gauge and histogram summary.
+  std::string to_json() const;
+};
+
+}  // namespace veil::relay

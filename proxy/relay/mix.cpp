@@ -1,0 +1,317 @@
+// Mix strategies: none, threshold, timed, threshold-or-timed, binomial pool and Poisson (exponential) mix.
+#include "proxy/relay/mix.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+namespace veil::relay {
+namespace {
+
+using Strategy = MixConfig::Strategy;
+
+constexpr Strategy kAllStrategies[] = {Strategy::none,     Strategy::threshold,
+                                       Strategy::timed,    Strategy::threshold_or_timed,
+                                       Strategy::binomial, Strategy::poisson};
+
+// −mean·ln(1−u) for u ∈ [0, 1), rounded to whole microseconds, at most kNever − 1.
+Micros exp_from_unit(Micros mean, double u) {
+  const double d = -static_cast<double>(mean) * std::log1p(-u);
+  if (!(d < 9.0e18)) return kNever - 1;
+  return static_cast<Micros>(std::llround(d));
+}
+
+// now + d without passing kNever − 1 (kNever itself means "no deadline").
+Micros saturating_add(Micros now, Micros d) { return d >= kNever - 1 - now ? kNever - 1 : now + d; }
+
+double unit_from_bits(uint64_t x) { return static_cast<double>(x >> 11) * 0x1.0p-53; }
+
+// The number of successes in n Bernoulli(q) trials, q ∈ (0, 1], by geometric skips:
+// about n·q + 1 draws instead of n.
+std::size_t binomial_successes(std::size_t n, double q, Rng& rng) {
+  if (q >= 1.0) return n;
+  const double log_fail = std::log1p(-q);  // < 0
+  std::size_t count = 0;
+  double pos = 0;  // index of the next trial
+  const double limit = static_cast<double>(n);
+  for (;;) {
+    const double u = 1.0 - rng.unit();                      // (0, 1]
+    pos += std::floor(std::log(u) / log_fail);              // failures before the next success
+    if (pos >= limit) return count;
+    ++count;
+    pos += 1;
+  }
+}
+
+// Bin(n, p) drawn from whichever of p and 1 − p is smaller (fewer random draws).
+std::size_t binomial(std::size_t n, double p, Rng& rng) {
+  if (p >= 1.0) return n;
+  if (p > 0.5) return n - binomial_successes(n, 1.0 - p, rng);
+  return binomial_successes(n, p, rng);
+}
+
+// A fixed schedule phase + k·interval; `next` is always a point of it.
+class Ticker {
+ public:
+  explicit Ticker(Micros interval) : interval_(interval) {}
+  bool started() const { return started_; }
+  Micros next() const { return next_; }
+  void start(Micros now) {
+    started_ = true;
+    next_ = saturating_add(now, interval_);
+  }
+  // Moves `next` to the first schedule point ≥ t.
+  void to_at_or_after(Micros t) {
+    if (next_ < t) next_ += ((t - next_ + interval_ - 1) / interval_) * interval_;
+  }
+  // Moves `next` to the first schedule point > t.
+  void to_after(Micros t) {
+    if (next_ <= t) next_ += ((t - next_) / interval_ + 1) * interval_;
+  }
+
+ private:
+  Micros interval_;
+  Micros next_ = kNever;
+  bool started_ = false;
+};
+
+// Takes the whole pool in uniformly random order.
+std::vector<uint64_t> take_all(std::vector<uint64_t>& pool, Rng& rng) {
+  std::vector<uint64_t> out;
+  out.swap(pool);
+  shuffle_ids(out, rng);
+  return out;
+}
+
+// none: everything leaves at the first release().
+class NoneMix final : public Mix {
+ public:
+  explicit NoneMix(Rng& rng) : rng_(rng) {}
+  void add(uint64_t id, Micros now) override {
+    if (pool_.empty()) oldest_ = now;
+    pool_.push_back(id);
+  }
+  std::vector<uint64_t> release(Micros) override { return take_all(pool_, rng_); }
+  Micros next_deadline() const override { return pool_.empty() ? kNever : oldest_; }
+  std::size_t size() const override { return pool_.size(); }
+  std::vector<uint64_t> drain() override { return take_all(pool_, rng_); }
+
+ private:
+  Rng& rng_;
+  std::vector<uint64_t> pool_;
+  Micros oldest_ = kNever;
+};
+
+// threshold: flush all once `threshold` are pooled.
+class ThresholdMix final : public Mix {
+ public:
+  ThresholdMix(std::size_t threshold, Rng& rng) : threshold_(threshold), rng_(rng) {}
+  void add(uint64_t id, Micros now) override {
+    pool_.push_back(id);
+    if (pool_.size() == threshold_) full_at_ = now;
+  }
+  std::vector<uint64_t> release(Micros) override {
+    if (pool_.size() < threshold_) return {};
+    return take_all(pool_, rng_);
+  }
+  Micros next_deadline() const override { return pool_.size() >= threshold_ ? full_at_ : kNever; }
+  std::size_t size() const override { return pool_.size(); }
+  std::vector<uint64_t> drain() override { return take_all(pool_, rng_); }
+
+ private:
+  std::size_t threshold_;
+  Rng& rng_;
+  std::vector<uint64_t> pool_;
+  Micros full_at_ = kNever;
+};
+
+// threshold_or_timed: flush all at `threshold` pooled or when the timer expires.
+class ThresholdOrTimedMix final : public Mix {
+ public:
+  ThresholdOrTimedMix(std::size_t threshold, Micros interval, Rng& rng)
+      : threshold_(threshold), ticker_(interval), rng_(rng) {}
+  void add(uint64_t id, Micros now) override {
+    if (!ticker_.started()) {
+      ticker_.start(now);
+    } else if (pool_.empty()) {
+      ticker_.to_at_or_after(now);  // periods that passed with an empty pool flushed nothing
+    }
+    pool_.push_back(id);
+    if (pool_.size() == threshold_) full_at_ = now;
+  }
+  std::vector<uint64_t> release(Micros now) override {
+    if (ticker_.started() && now >= ticker_.next()) {  // timer flush: keep the period's phase
+      ticker_.to_after(now);
+      return take_all(pool_, rng_);
+    }
+    if (pool_.size() >= threshold_) {  // threshold flush: the timer restarts now
+      ticker_.start(now);
+      return take_all(pool_, rng_);
+    }
+    return {};
+  }
+  Micros next_deadline() const override {
+    if (pool_.empty()) return kNever;
+    return pool_.size() >= threshold_ ? std::min(full_at_, ticker_.next()) : ticker_.next();
+  }
+  std::size_t size() const override { return pool_.size(); }
+  std::vector<uint64_t> drain() override { return take_all(pool_, rng_); }
+
+ private:
+  std::size_t threshold_;
+  Ticker ticker_;
+  Rng& rng_;
+  std::vector<uint64_t> pool_;
+  Micros full_at_ = kNever;
+};
+
+// binomial (and timed = binomial with p = 1, min_pool = 0): one round per schedule tick.
+class BinomialMix final : public Mix {
+ public:
+  BinomialMix(Micros interval, double p, std::size_t min_pool, Rng& rng)
+      : ticker_(interval), p_(p), min_pool_(min_pool), rng_(rng) {}
+  void add(uint64_t id, Micros now) override {
+    if (!ticker_.started()) {
+      ticker_.start(now);
+    } else if (pool_.size() <= min_pool_) {
+      ticker_.to_at_or_after(now);  // ticks that passed while nothing could leave
+    }
+    pool_.push_back(id);
+  }
+  std::vector<uint64_t> release(Micros now) override {
+    if (!ticker_.started() || now < ticker_.next()) return {};
+    ticker_.to_after(now);
+    const std::size_t n = pool_.size();
+    if (n <= min_pool_) return {};
+    const std::size_t k = std::min(binomial(n, p_, rng_), n - min_pool_);
+    // Partial Fisher–Yates from the back: the k taken form a uniformly random ordered sample.
+    std::vector<uint64_t> out;
+    out.reserve(k);
+    for (std::size_t i = 0; i < k; ++i) {
+      const std::size_t last = n - 1 - i;
+      const std::size_t j = rng_.uniform(last + 1);
+      std::swap(pool_[j], pool_[last]);
+      out.push_back(pool_[last]);
+    }
+    pool_.resize(n - k);
+    return out;
+  }
+  Micros next_deadline() const override {
+    return pool_.size() > min_pool_ ? ticker_.next() : kNever;
+  }
+  std::size_t size() const override { return pool_.size(); }
+  std::vector<uint64_t> drain() override { return take_all(pool_, rng_); }
+
+ private:
+  Ticker ticker_;
+  double p_;
+  std::size_t min_pool_;
+  Rng& rng_;
+  std::vector<uint64_t> pool_;
+};
+
+// poisson: a min-heap on (due time, random tie-break).
+class PoissonMix final : public Mix {
+ public:
+  PoissonMix(Micros mean_delay, Rng& rng) : mean_(mean_delay), rng_(rng) {}
+  void add(uint64_t id, Micros now) override {
+    uint64_t bits[2] = {};  // one RNG call: 53 bits for the delay, 64 for the tie-break
+    rng_.fill({reinterpret_cast<uint8_t*>(bits), sizeof bits});
+    const Micros delay = mean_ == 0 ? 0 : exp_from_unit(mean_, unit_from_bits(bits[0]));
+    heap_.push_back(Entry{saturating_add(now, delay), bits[1], id});
+    std::push_heap(heap_.begin(), heap_.end(), later);
+  }
+  std::vector<uint64_t> release(Micros now) override {
+    std::vector<uint64_t> out;
+    while (!heap_.empty() && heap_.front().due <= now) {
+      std::pop_heap(heap_.begin(), heap_.end(), later);
+      out.push_back(heap_.back().id);
+      heap_.pop_back();
+    }
+    return out;
+  }
+  Micros next_deadline() const override { return heap_.empty() ? kNever : heap_.front().due; }
+  std::size_t size() const override { return heap_.size(); }
+  std::vector<uint64_t> drain() override {
+    std::vector<uint64_t> out;
+    out.reserve(heap_.size());
+    for (const Entry& e : heap_) out.push_back(e.id);
+    heap_.clear();
+    shuffle_ids(out, rng_);
+    return out;
+  }
+
+ private:
+  struct Entry {
+    Micros due;
+    uint64_t tie;
+    uint64_t id;
+  };
+  static bool later(const Entry& a, const Entry& b) {
+    return a.due != b.due ? a.due > b.due : a.tie > b.tie;
+  }
+  Micros mean_;
+  Rng& rng_;
+  std::vector<Entry> heap_;
+};
+
+}  // namespace
+
+const char* strategy_name(MixConfig::Strategy s) noexcept {
+  switch (s) {
+    case Strategy::none: return "none";
+    case Strategy::threshold: return "threshold";
+    case Strategy::timed: return "timed";
+    case Strategy::threshold_or_timed: return "threshold_or_timed";
+    case Strategy::binomial: return "binomial";
+    case Strategy::poisson: return "poisson";
+  }
+  return "unknown";
+}
+
+Result<MixConfig::Strategy> parse_strategy(std::string_view name) {
+  for (Strategy s : kAllStrategies) {
+    if (name == strategy_name(s)) return s;
+  }
+  return Error::invalid_argument;
+}
+
+void shuffle_ids(std::vector<uint64_t>& ids, Rng& rng) {
+  for (std::size_t i = ids.size(); i > 1; --i) {
+    std::swap(ids[i - 1], ids[rng.uniform(i)]);
+  }
+}
+
+Micros exponential_delay(Micros mean, Rng& rng) {
+  if (mean <= 0) return 0;
+  return exp_from_unit(mean, rng.unit());
+}
+
+Result<std::unique_ptr<Mix>> make_mix(const MixConfig& c, Rng& rng) {
+  const bool threshold_ok = c.threshold >= 1;
+  const bool interval_ok = c.interval > 0;
+  const bool p_ok = c.probability > 0.0 && c.probability <= 1.0;  // false for NaN
+  switch (c.strategy) {
+    case Strategy::none:
+      return std::unique_ptr<Mix>(new NoneMix(rng));
+    case Strategy::threshold:
+      if (!threshold_ok) return Error::invalid_argument;
+      return std::unique_ptr<Mix>(new ThresholdMix(c.threshold, rng));
+    case Strategy::timed:
+      if (!interval_ok) return Error::invalid_argument;
+      return std::unique_ptr<Mix>(new BinomialMix(c.interval, 1.0, 0, rng));
+    case Strategy::threshold_or_timed:
+      if (!threshold_ok || !interval_ok) return Error::invalid_argument;
+      return std::unique_ptr<Mix>(new ThresholdOrTimedMix(c.threshold, c.interval, rng));
+    case Strategy::binomial:
+      if (!interval_ok || !p_ok) return Error::invalid_argument;
+      return std::unique_ptr<Mix>(new BinomialMix(c.interval, c.probability, c.min_pool, rng));
+    case Strategy::poisson:
+      if (c.mean_delay < 0) return Error::invalid_argument;
+      return std::unique_ptr<Mix>(new PoissonMix(c.mean_delay, rng));
+  }
+  return Error::invalid_argument;
+}
+
+}  // namespace veil::relay

@@ -1,0 +1,71 @@
+// Mix pools: hold opaque packet ids and release them under a batching strategy, in random order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "crypto/error.h"
+#include "crypto/rng.h"
+#include "proxy/relay/clock.h"
+
+namespace veil::relay {
+
+struct MixConfig {
+  enum class Strategy { none, threshold, timed, threshold_or_timed, binomial, poisson };
+  Strategy strategy = Strategy::poisson;
+  std::size_t threshold = 10;   // threshold, threshold_or_timed: flush when this many are pooled
+  Micros interval = 100'000;    // timed, threshold_or_timed, binomial: flush period
+  double probability = 0.5;     // binomial: each pooled packet leaves at a tick w.p. p
+  std::size_t min_pool = 0;     // binomial: never let the pool fall below this many (they stay)
+  Micros mean_delay = 200'000;  // poisson: per-packet Exp(mean) delay; 0 = forward at once
+};
+
+// "none", "threshold", "timed", "threshold_or_timed", "binomial" or "poisson".
+const char* strategy_name(MixConfig::Strategy s) noexcept;
+// The strategy named `name` (as strategy_name spells it); invalid_argument otherwise.
+Result<MixConfig::Strategy> parse_strategy(std::string_view name);
+
+// A pool of packet ids. Not thread-safe; time is passed in, never read.
+//
+// Strategies (t0 = time of the first add):
+//  none                release everything at once (next_deadline = the oldest pending add time).
+//  threshold           once size() ≥ threshold, the next release() flushes the whole pool.
+//  timed               at t0 + k·interval (fixed schedule) flush the whole pool.
+//  threshold_or_timed  flush the whole pool when size() ≥ threshold or when the timer expires;
+//                      the timer restarts at every flush (a timer flush keeps the period phase,
+//                      a threshold flush restarts the period at that release).
+//  binomial            at t0 + k·interval every pooled packet leaves independently w.p.
+//                      probability, but at least min_pool stay (survivors chosen uniformly).
+//  poisson             each packet is due at its add time + Exp(mean_delay); released in due
+//                      order (ties in random order).
+// A release() late by more than one period still performs one flush/round, then resumes the
+// schedule at the first tick after `now`.
+class Mix {
+ public:
+  virtual ~Mix() = default;
+  // A packet enters the pool at `now` (times passed to add/release must not decrease).
+  virtual void add(uint64_t id, Micros now) = 0;
+  // The packets due at `now`, in output order (uniformly random within one flush).
+  virtual std::vector<uint64_t> release(Micros now) = 0;
+  // The earliest time release() may return something; kNever if only an arrival can change that.
+  virtual Micros next_deadline() const = 0;
+  virtual std::size_t size() const = 0;
+  // Empties the pool (shutdown): every remaining id, in uniformly random order.
+  virtual std::vector<uint64_t> drain() = 0;
+};
+
+// A mix for `config`; invalid_argument unless the parameters the strategy uses are in range:
+// threshold ≥ 1, interval > 0, 0 < probability ≤ 1, mean_delay ≥ 0.
+// `rng` must outlive the mix; it drives output order, binomial rounds and Poisson delays.
+Result<std::unique_ptr<Mix>> make_mix(const MixConfig& config, Rng& rng);
+
+// Shuffles `ids` into a uniformly random permutation (Fisher–Yates with rng.uniform).
+void shuffle_ids(std::vector<uint64_t>& ids, Rng& rng);
+
+// A draw from Exp(mean) in microseconds (inverse CDF, −mean·ln(1−u)), rounded, saturating.
+Micros exponential_delay(Micros mean, Rng& rng);
+
+}  // namespace veil::relay

@@ -1,0 +1,144 @@
+// The relay: accepts submissions, wraps, mixes and forwards packets, unwraps what arrives, sends
+// cover traffic, and hands deliveries to the local messenger server. One libuv loop thread.
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "crypto/packet_layer.h"
+#include "crypto/rng.h"
+#include "proxy/relay/clock.h"
+#include "proxy/relay/config.h"
+#include "proxy/relay/cover.h"
+#include "proxy/relay/journal.h"
+#include "proxy/relay/metrics.h"
+#include "proxy/relay/mix.h"
+#include "proxy/relay/net.h"
+#include "proxy/relay/replay_filter.h"
+
+namespace veil::relay {
+
+class Delivery;  // generated from proto/relay.proto
+
+class Relay {
+ public:
+  // `epoch_key` is this relay's current epoch key pair. The clock, RNG and journal must outlive
+  // the relay; `wall_ms` gives wall time for the quantized delivery timestamp.
+  Relay(uv_loop_t* loop, RelayConfig config, crypto::KeyPair epoch_key, Clock& clock, Rng& rng,
+        Journal& journal, std::function<int64_t()> wall_ms);
+  ~Relay();
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // Opens listeners, dials peers and the messenger server, starts timers. Throws on bind errors.
+  void start();
+  // Stops accepting, closes every handle; the loop then runs dry.
+  void stop();
+
+  uint16_t peer_port() const;
+  uint16_t submit_port() const;
+  const Metrics& metrics() const { return metrics_; }
+  void write_metrics() const;
+
+ private:
+  struct Peer;
+  struct InboundLink;
+  struct PoolItem {
+    Bytes packet;
+    Peer* next = nullptr;
+    Micros arrived = 0;
+    uint64_t journal_item = 0;
+  };
+  struct Unacked {
+    uint64_t seq;
+    Bytes packet;
+    uint64_t journal_item;
+  };
+
+  // egress (egress.cpp)
+  void on_submit_connection(std::shared_ptr<Connection> c);
+  void on_submit_frame(Connection& c, Bytes frame);
+  Error accept_submission(ByteView frame_body, uint64_t& request_id);
+  std::vector<Peer*> choose_mixes(const Peer* exclude);
+  Result<Bytes> wrap_for(const std::vector<Peer*>& path, crypto::HopCommand command,
+                         ByteView payload);
+
+  // mix (relay.cpp)
+  void mix_add(Peer* next, Bytes packet, Micros arrived);
+  void on_mix_timer();
+  void arm_mix_timer();
+
+  // peer links (peers.cpp)
+  Peer* peer_by_id(const crypto::RelayId& id);
+  Peer* peer_by_name(const std::string& name);
+  void send_to_peer(Peer& p, Bytes packet, uint64_t journal_item);
+  void on_peer_connected(Peer& p, std::shared_ptr<Connection> c);
+  void on_peer_ack(Peer& p, ByteView body);
+  void on_inbound_connection(std::shared_ptr<Connection> c);
+  void on_inbound_frame(Connection& c, Bytes frame);
+  std::size_t peer_load(const Peer& p) const;
+
+  // ingress (ingress.cpp)
+  void handle_packet(InboundLink& link, ByteView packet);
+  void deliver_bundle(ByteView payload);
+  void queue_delivery(Delivery& d);
+  void on_deliver_connected(std::shared_ptr<Connection> c);
+  void on_deliver_frame(Connection& c, Bytes frame);
+  void on_deliver_retry();
+
+  // cover (cover_traffic.cpp)
+  void on_cover_timer();
+  void arm_cover_timer();
+  void send_drop_cover();
+  void send_loop_cover();
+  void on_loop_returned(ByteView payload);
+
+  uv_loop_t* loop_;
+  RelayConfig config_;
+  crypto::KeyPair epoch_key_;
+  Clock& clock_;
+  Rng& rng_;
+  Journal& journal_;
+  std::function<int64_t()> wall_ms_;
+  Metrics metrics_;
+
+  std::vector<std::unique_ptr<Peer>> peers_;
+  std::vector<std::unique_ptr<InboundLink>> inbound_;
+  std::unique_ptr<Listener> peer_listener_;
+  std::unique_ptr<Listener> submit_listener_;
+
+  std::unique_ptr<Mix> mix_;
+  std::unordered_map<uint64_t, PoolItem> pool_;
+  uint64_t next_item_ = 1;
+  uv_timer_t mix_timer_{};
+  Micros mix_armed_for_ = kNever;
+
+  ReplayFilter replay_;
+
+  std::unique_ptr<Dialer> deliver_dialer_;
+  std::shared_ptr<Connection> deliver_conn_;
+  struct PendingDelivery {
+    Bytes frame;  // serialized Delivery
+    Micros sent_at = 0;
+  };
+  std::map<uint64_t, PendingDelivery> deliveries_;  // by delivery id, unacknowledged
+  uint64_t next_delivery_ = 1;
+  uv_timer_t deliver_timer_{};
+
+  PoissonSchedule drop_schedule_;
+  PoissonSchedule loop_schedule_;
+  LoopTracker loops_;
+  uv_timer_t cover_timer_{};
+
+  uv_timer_t metrics_timer_{};
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace veil::relay

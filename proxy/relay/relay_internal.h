@@ -1,0 +1,49 @@
+// Internal state shared by the relay's translation units: peers, inbound links, link frames.
+#pragma once
+
+#include "proxy/relay/relay.h"
+
+namespace veil::relay {
+
+// Peer-link frame types (first byte of a frame body).
+enum class LinkFrame : uint8_t {
+  hello = 1,   // body: the sending relay's name
+  packet = 2,  // body: u64 link sequence number || packet
+  ack = 3,     // body: u64 highest sequence number processed (cumulative)
+};
+
+struct Relay::Peer {
+  PeerConfig config;
+  std::optional<crypto::PairwiseKey> send_key;  // this relay -> peer
+  std::optional<crypto::PairwiseKey> recv_key;  // peer -> this relay
+  std::unique_ptr<Dialer> dialer;
+  std::shared_ptr<Connection> conn;
+  bool hello_sent = false;
+  std::deque<Unacked> unacked;   // sent on the current connection, not yet acknowledged
+  std::deque<Unacked> waiting;   // not yet sent (no connection)
+  uint64_t next_seq = 1;
+  std::size_t in_pool = 0;       // packets for this peer still inside the mix
+};
+
+struct Relay::InboundLink {
+  std::shared_ptr<Connection> conn;
+  Peer* peer = nullptr;  // known after hello
+  uint64_t last_seq = 0;
+};
+
+inline void put_u64(uint8_t* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<uint8_t>(v);
+    v >>= 8;
+  }
+}
+
+inline uint64_t get_u64(const uint8_t* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | in[i];
+  return v;
+}
+
+inline constexpr std::size_t kMaxSubmitFrame = 1u << 20;
+
+}  // namespace veil::relay
