@@ -1,0 +1,118 @@
+// Link tap: frame-aware forwarding in the dialer->listener direction, raw copy back.
+#include "proxy/sim/tap.h"
+
+#include <sys/socket.h>
+
+#include "proxy/relay/framing.h"
+
+namespace veil::sim {
+
+Tap::Tap(uint16_t target_port, bool keep_bytes) : server_(0), target_(target_port), keep_bytes_(keep_bytes) {
+  acceptor_ = std::thread([this] {
+    while (auto s = server_.accept()) {
+      if (stopping_) break;
+      Socket up;
+      try {
+        up = Socket::connect_tcp(target_);
+      } catch (const std::exception&) {
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      auto upstream = std::make_unique<Socket>(std::move(up));
+      Socket* up_raw = upstream.get();
+      fds_.push_back(s->fd());
+      fds_.push_back(up_raw->fd());
+      last_upstream_ = up_raw;
+      // Backward direction (acks): raw copy.
+      const int down_fd = s->fd();
+      threads_.emplace_back([up_raw, down_fd] {
+        uint8_t buf[65536];
+        for (;;) {
+          const long n = up_raw->recv_some(buf, sizeof buf);
+          if (n <= 0) break;
+          long done = 0;
+          while (done < n) {
+            const ssize_t w = ::send(down_fd, buf + done, static_cast<std::size_t>(n - done), MSG_NOSIGNAL);
+            if (w <= 0) break;
+            done += w;
+          }
+          if (done < n) break;
+        }
+        ::shutdown(down_fd, SHUT_RDWR);
+      });
+      threads_.emplace_back([this, sock = std::move(*s), up_raw]() mutable {
+        pump_forward(std::move(sock), up_raw);
+      });
+      upstreams_.push_back(std::move(upstream));
+    }
+  });
+}
+
+Tap::~Tap() { stop(); }
+
+void Tap::stop() {
+  if (stopping_.exchange(true)) return;
+  server_.close();
+  if (acceptor_.joinable()) acceptor_.join();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) t.join();
+}
+
+void Tap::pump_forward(Socket from, Socket* to) {
+  while (auto frame = from.recv_frame()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!frame->empty() && (*frame)[0] == 2 && frame->size() > 9) {  // a packet frame
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_seq_ = 0;
+        for (int i = 1; i <= 8; ++i) last_seq_ = last_seq_ << 8 | (*frame)[static_cast<std::size_t>(i)];
+        if (mutator_) {
+          Bytes packet(frame->begin() + 9, frame->end());
+          mutator_(packet);
+          std::copy(packet.begin(), packet.end(), frame->begin() + 9);
+        }
+        TappedPacket t{now, frame->size(), {}};
+        if (keep_bytes_) t.packet.assign(frame->begin() + 9, frame->end());
+        packets_.push_back(std::move(t));
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!to->send_frame(*frame)) break;
+  }
+  ::shutdown(to->fd(), SHUT_WR);
+}
+
+std::vector<TappedPacket> Tap::packets() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return packets_;
+}
+
+std::size_t Tap::packet_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return packets_.size();
+}
+
+void Tap::set_mutator(std::function<void(Bytes&)> f) {
+  std::lock_guard<std::mutex> lock(mu_);
+  mutator_ = std::move(f);
+}
+
+bool Tap::inject(ByteView packet) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (last_upstream_ == nullptr) return false;
+  Bytes body;
+  body.push_back(2);
+  // Reuse the last real sequence number: the receiver's cumulative ack then covers nothing that
+  // was not really sent.
+  const uint64_t seq = last_seq_;
+  for (int i = 7; i >= 0; --i) body.push_back(static_cast<uint8_t>(seq >> (8 * i)));
+  append(body, packet);
+  return last_upstream_->send_frame(body);
+}
+
+}  // namespace veil::sim

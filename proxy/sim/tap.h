@@ -1,0 +1,59 @@
+// A link tap between two relays: forwards bytes both ways, records every packet frame with its
+// arrival time (the global passive adversary's view), and can inject or tamper with packets.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "proxy/sim/socket.h"
+
+namespace veil::sim {
+
+struct TappedPacket {
+  std::chrono::steady_clock::time_point at;
+  std::size_t frame_size = 0;  // the whole frame body (type, sequence number, packet)
+  Bytes packet;                // the packet alone (empty unless recording bytes)
+};
+
+class Tap {
+ public:
+  // Listens on a free port and forwards each accepted connection to 127.0.0.1:target_port.
+  // `keep_bytes`: record packet bytes (else sizes and times only).
+  Tap(uint16_t target_port, bool keep_bytes);
+  ~Tap();
+  Tap(const Tap&) = delete;
+  Tap& operator=(const Tap&) = delete;
+  uint16_t port() const { return server_.port(); }
+
+  // Packets seen in the forward direction (dialer -> listener), in order.
+  std::vector<TappedPacket> packets() const;
+  std::size_t packet_count() const;
+  // Sends `packet` again on the most recent connection, as a new frame (a replay).
+  bool inject(ByteView packet);
+  // Every forward packet frame passes through `f` before it is forwarded (may modify it).
+  void set_mutator(std::function<void(Bytes& packet)> f);
+  void stop();
+
+ private:
+  void pump_forward(Socket from, Socket* to);
+  ServerSocket server_;
+  uint16_t target_;
+  bool keep_bytes_;
+  mutable std::mutex mu_;
+  std::vector<TappedPacket> packets_;
+  std::function<void(Bytes&)> mutator_;
+  std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<Socket>> upstreams_;
+  std::vector<int> fds_;
+  Socket* last_upstream_ = nullptr;
+  uint64_t last_seq_ = 0;
+  std::thread acceptor_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace veil::sim
