@@ -12,6 +12,8 @@ namespace veil::relay {
 
 void Relay::on_submit_connection(std::shared_ptr<Connection> c) {
   metrics_.inc(Counter::submit_connections);
+  std::erase_if(submitters_, [](const auto& w) { return w.expired(); });
+  submitters_.push_back(c);
   c->start([this](Connection& conn, Bytes frame) { on_submit_frame(conn, std::move(frame)); },
            [this](Connection& conn, Error why) {
              metrics_.inc(Counter::submit_frames_malformed);

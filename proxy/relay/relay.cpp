@@ -98,6 +98,9 @@ void Relay::stop() {
   for (auto& l : inbound_) {
     if (l->conn) l->conn->close();
   }
+  for (auto& w : submitters_) {
+    if (auto c = w.lock()) c->close();
+  }
   if (deliver_dialer_) deliver_dialer_->stop();
   if (deliver_conn_) deliver_conn_->close();
   for (uv_timer_t* t : {&mix_timer_, &deliver_timer_, &cover_timer_, &metrics_timer_}) {

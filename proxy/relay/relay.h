@@ -110,6 +110,7 @@ class Relay {
 
   std::vector<std::unique_ptr<Peer>> peers_;
   std::vector<std::unique_ptr<InboundLink>> inbound_;
+  std::vector<std::weak_ptr<Connection>> submitters_;  // closed on stop()
   std::unique_ptr<Listener> peer_listener_;
   std::unique_ptr<Listener> submit_listener_;
 
