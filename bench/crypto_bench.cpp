@@ -1,4 +1,4 @@
-// v1 seal/open, v2 seal for 1..1000 recipients, fan-out and v2 open, with the X25519 bound.
+// v1 seal/open, v2 seal for 1..1000 recipients, fan-out, v2 open, packet layers; with the X25519 bound.
 #include "bench/crypto_bench.h"
 
 #include <cstdio>
@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bench/timing.h"
+#include "crypto/packet_layer.h"
 #include "crypto/sealed_sender.h"
 
 namespace veil::bench {
@@ -147,6 +148,40 @@ int run_crypto_bench(const CryptoBenchOptions& o) {
          "parse + 1000 per-recipient copies (same work as libsignal's messageForRecipient)");
   if (selected(o.only, "v2_open")) report("v2_open", measure(plan, [&] { (void)c::open_sealed(received, keys[999], validator, kNow); }),
          "decrypt received + AT check + certificate validation (cache); bound: 3 X25519");
+  // Packet layers (docs/packet-format.md) at P = 4096: what a relay does per packet.
+  {
+    constexpr std::size_t kP = 4096;
+    const c::KeyPair hop1 = c::KeyPair::generate(fx.rng), hop2 = c::KeyPair::generate(fx.rng),
+                     hop3 = c::KeyPair::generate(fx.rng);
+    const c::PairwiseKey k = *c::derive_pairwise_key(fx.sender, hop1.pub, true, 1);
+    const c::Hop pairwise_path[] = {{hop1.pub, {}, &k}};
+    const c::Hop onion_path[] = {{hop1.pub, {1}}, {hop2.pub, {2}}, {hop3.pub, {3}}};
+    const Bytes payload(1024, 0x5A);
+    const Bytes pw = *c::wrap_packet(pairwise_path, c::HopCommand::deliver, payload, kP, fx.rng);
+    const Bytes onion = *c::wrap_packet(onion_path, c::HopCommand::deliver, payload, kP, fx.rng);
+    auto pw_check = c::unwrap_pairwise(pw, k);
+    auto onion_check = c::unwrap_onion(onion, hop1);
+    if (!pw_check || pw_check->inner != payload || !onion_check || onion_check->inner.size() != kP) {
+      std::fprintf(stderr, "packet layer round trip failed\n");
+      return 1;
+    }
+    if (selected(o.only, "packet_wrap_1hop_pairwise")) report("packet_wrap_1hop_pairwise", measure(plan, [&] {
+           sink += c::wrap_packet(pairwise_path, c::HopCommand::deliver, payload, kP, fx.rng)->size();
+         }),
+         "P 4096, 1 KiB payload: HKDF + one AEAD over P, no X25519 (+ fill from the system RNG)");
+    if (selected(o.only, "packet_unwrap_pairwise")) report("packet_unwrap_pairwise", measure(plan, [&] {
+           sink += c::unwrap_pairwise(pw, k)->inner.size();
+         }),
+         "P 4096: HKDF + one AEAD over P");
+    if (selected(o.only, "packet_wrap_3hop_onion")) report("packet_wrap_3hop_onion", measure(plan, [&] {
+           sink += c::wrap_packet(onion_path, c::HopCommand::deliver, payload, kP, fx.rng)->size();
+         }),
+         "P 4096, 1 KiB payload; bound: 3 fixed-base + 3 variable-base X25519, 3 AEADs over P");
+    if (selected(o.only, "packet_unwrap_onion")) report("packet_unwrap_onion", measure(plan, [&] {
+           sink += c::unwrap_onion(onion, hop1)->inner.size();
+         }),
+         "P 4096, forward layer; bound: 1 variable-base X25519 + one AEAD over P");
+  }
   if (sink == 0) std::fprintf(stderr, "(sink)\n");
   return 0;
 }

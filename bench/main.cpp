@@ -5,8 +5,35 @@
 #include <string>
 
 #include "bench/crypto_bench.h"
+#include "bench/privacy/privacy_bench.h"
+#include "bench/relay/throughput.h"
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "privacy") == 0) {
+    veil::bench::PrivacyOptions p;
+    if (!veil::bench::parse_privacy_options(argc, argv, 2, p)) return 2;
+    return veil::bench::run_privacy_bench(p);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "relay") == 0) {
+    veil::bench::ThroughputOptions t;
+    for (int i = 2; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (a == "--quick") {
+        t.quick = true;
+      } else if (a == "--mode" && i + 1 < argc) {
+        t.mode = argv[++i];
+      } else if (a == "--cores" && i + 1 < argc) {
+        t.cores = std::atoi(argv[++i]);
+      } else if (a == "--seconds" && i + 1 < argc) {
+        t.seconds = std::atof(argv[++i]);
+      } else {
+        std::fprintf(stderr, "usage: veil-bench relay [--mode sidecar|unwrap|latency|memory|all] "
+                             "[--cores 1|2] [--seconds S] [--quick]\n");
+        return 2;
+      }
+    }
+    return veil::bench::run_throughput_bench(t);
+  }
   if (argc < 2 || std::strcmp(argv[1], "crypto") != 0) {
     std::fprintf(stderr, "usage: veil-bench crypto [--quick] [--content-bytes N] [--only OP_PREFIX]\n");
     return 2;

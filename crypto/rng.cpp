@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace veil {
@@ -39,6 +40,43 @@ void SeededRng::fill(std::span<uint8_t> out) {
   ++counter_;
   std::memset(out.data(), 0, out.size());
   crypto_stream_chacha20_xor(out.data(), out.data(), out.size(), nonce, key_.data());
+}
+
+FastRng::FastRng(std::size_t reseed_bytes) : reseed_bytes_(reseed_bytes) {
+  randombytes_buf(key_.data(), key_.size());
+}
+
+FastRng::~FastRng() {
+  sodium_memzero(key_.data(), key_.size());
+  sodium_memzero(buf_.data(), buf_.size());
+}
+
+void FastRng::refill() {
+  if (since_seed_ >= reseed_bytes_) {
+    std::array<uint8_t, 32> fresh{};
+    randombytes_buf(fresh.data(), fresh.size());
+    for (std::size_t i = 0; i < key_.size(); ++i) key_[i] ^= fresh[i];
+    sodium_memzero(fresh.data(), fresh.size());
+    since_seed_ = 0;
+  }
+  static const uint8_t kNonce[crypto_stream_chacha20_NONCEBYTES] = {};
+  crypto_stream_chacha20(buf_.data(), buf_.size(), kNonce, key_.data());
+  std::memcpy(key_.data(), buf_.data(), key_.size());
+  sodium_memzero(buf_.data(), key_.size());
+  pos_ = key_.size();
+  since_seed_ += buf_.size();
+}
+
+void FastRng::fill(std::span<uint8_t> out) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    if (pos_ == buf_.size()) refill();
+    const std::size_t n = std::min(out.size() - done, buf_.size() - pos_);
+    std::memcpy(out.data() + done, buf_.data() + pos_, n);
+    sodium_memzero(buf_.data() + pos_, n);
+    pos_ += n;
+    done += n;
+  }
 }
 
 Rng& system_rng() {

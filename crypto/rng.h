@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -35,6 +36,28 @@ class SeededRng final : public Rng {
  private:
   std::array<uint8_t, 32> key_{};
   uint64_t counter_ = 0;
+};
+
+// A fast-key-erasure generator (Bernstein, "Fast-key-erasure random-number generators", 2017):
+// ChaCha20 keyed from the system CSPRNG fills a buffer; the first 32 bytes of every refill become
+// the next key and are erased from the buffer, so past outputs cannot be recomputed from the
+// state. Reseeds from the system every `reseed_bytes`. For hot paths (packet padding, nonces)
+// where one getrandom() per call costs more than the cryptography. Not thread-safe.
+class FastRng final : public Rng {
+ public:
+  explicit FastRng(std::size_t reseed_bytes = 1u << 26);
+  ~FastRng() override;
+  FastRng(const FastRng&) = delete;
+  FastRng& operator=(const FastRng&) = delete;
+  void fill(std::span<uint8_t> out) override;
+
+ private:
+  void refill();
+  std::array<uint8_t, 32> key_{};
+  std::array<uint8_t, 8192> buf_{};
+  std::size_t pos_ = sizeof(buf_);
+  std::size_t since_seed_ = 0;
+  std::size_t reseed_bytes_;
 };
 
 // The process-wide system RNG.

@@ -46,11 +46,11 @@ void Relay::send_drop_cover() {
   }
   if (providers.empty()) return;
   Peer* last = providers[rng_.uniform(providers.size())];
-  std::vector<Peer*> path = choose_mixes(nullptr);
+  std::vector<Peer*> path = choose_mixes(nullptr, rng_);
   path.push_back(last);
   Bytes filler(64);
   rng_.fill(filler);
-  auto packet = wrap_for(path, crypto::HopCommand::drop, filler);
+  auto packet = wrap_for(path, crypto::HopCommand::drop, filler, rng_);
   if (!packet) return;
   metrics_.inc(Counter::cover_drop_sent);
   mix_add(path.front(), std::move(*packet), clock_.now());
@@ -58,7 +58,7 @@ void Relay::send_drop_cover() {
 
 void Relay::send_loop_cover() {
   // Out through the mixes (or another provider when there are none) and back to this relay.
-  std::vector<Peer*> path = choose_mixes(nullptr);
+  std::vector<Peer*> path = choose_mixes(nullptr, rng_);
   if (path.empty()) {
     std::vector<Peer*> others;
     for (auto& p : peers_) others.push_back(p.get());
@@ -71,7 +71,7 @@ void Relay::send_loop_cover() {
   veil::relay::Payload payload;
   payload.mutable_loop()->set_loop_id(&id, sizeof id);
   const std::string plain = payload.SerializeAsString();
-  auto packet = wrap_for(path, crypto::HopCommand::loop, as_bytes(plain));
+  auto packet = wrap_for(path, crypto::HopCommand::loop, as_bytes(plain), rng_);
   if (!packet) return;
   const Micros now = clock_.now();
   if (!loops_.sent(id, now)) return;

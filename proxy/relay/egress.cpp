@@ -5,6 +5,7 @@
 #include "crypto/sealed_sender_v2.h"
 #include "crypto/service_id.h"
 #include "proxy/relay/relay.h"
+#include "proxy/relay/framing.h"
 #include "proxy/relay/relay_internal.h"
 #include "relay.pb.h"
 
@@ -14,6 +15,7 @@ void Relay::on_submit_connection(std::shared_ptr<Connection> c) {
   metrics_.inc(Counter::submit_connections);
   std::erase_if(submitters_, [](const auto& w) { return w.expired(); });
   submitters_.push_back(c);
+  submit_state_[c.get()];
   c->start([this](Connection& conn, Bytes frame) { on_submit_frame(conn, std::move(frame)); },
            [this](Connection& conn, Error why) {
              metrics_.inc(Counter::submit_frames_malformed);
@@ -24,48 +26,102 @@ void Relay::on_submit_connection(std::shared_ptr<Connection> c) {
              const std::string s = a.SerializeAsString();
              conn.send(as_bytes(s));
            },
-           nullptr);
+           [this](Connection& conn) { submit_state_.erase(&conn); },
+           [this](Connection& conn) { on_submit_read_done(conn); });
+}
+
+Rng& worker_rng() {
+  thread_local FastRng rng;
+  return rng;
 }
 
 void Relay::on_submit_frame(Connection& c, Bytes frame) {
-  uint64_t request_id = 0;
-  const Error e = accept_submission(frame, request_id);
-  veil::relay::SubmitAnswer a;
-  a.set_request_id(request_id);
-  if (e == Error::ok) {
-    a.set_status(veil::relay::SubmitAnswer::ACCEPTED);
-    metrics_.inc(Counter::submissions_accepted);
-  } else {
-    a.set_status(veil::relay::SubmitAnswer::REJECTED);
-    a.set_reason(std::string(error_name(e)));
-    a.set_message(std::string(error_message(e)));
-    metrics_.reject(e);
+  SubmitState& st = submit_state_[&c];
+  if (!st.building) {
+    st.building = std::make_unique<SubmitBatch>();
+    st.building->relay = this;
+    st.building->conn = c.shared_from_this();
   }
-  const std::string s = a.SerializeAsString();
-  c.send(as_bytes(s));
+  st.building->frames.push_back(std::move(frame));
 }
 
-Error Relay::accept_submission(ByteView body, uint64_t& request_id) {
+void Relay::on_submit_read_done(Connection& c) {
+  auto it = submit_state_.find(&c);
+  if (it == submit_state_.end() || !it->second.building) return;
+  SubmitState& st = it->second;
+  SubmitBatch* batch = st.building.release();
+  batch->req.data = batch;
+  if (++st.in_flight >= kMaxBatchesInFlight) c.pause();
+  uv_queue_work(
+      loop_, &batch->req,
+      [](uv_work_t* req) {
+        auto* b = static_cast<SubmitBatch*>(req->data);
+        b->outcomes.reserve(b->frames.size());
+        for (const Bytes& f : b->frames) {
+          b->outcomes.push_back(b->relay->prepare_submission(f, worker_rng()));
+        }
+      },
+      [](uv_work_t* req, int) {
+        std::unique_ptr<SubmitBatch> b(static_cast<SubmitBatch*>(req->data));
+        b->relay->finish_submissions(*b);
+      });
+}
+
+void Relay::finish_submissions(SubmitBatch& batch) {
+  Bytes answers;
+  for (SubmitOutcome& o : batch.outcomes) {
+    if (o.error == Error::ok && (stopped_ || peer_load(*o.first) >= config_.per_peer_queue)) {
+      o.error = Error::busy;
+    }
+    veil::relay::SubmitAnswer a;
+    a.set_request_id(o.request_id);
+    if (o.error == Error::ok) {
+      mix_add(o.first, std::move(o.packet), clock_.now());
+      a.set_status(veil::relay::SubmitAnswer::ACCEPTED);
+      metrics_.inc(Counter::submissions_accepted);
+    } else {
+      a.set_status(veil::relay::SubmitAnswer::REJECTED);
+      a.set_reason(std::string(error_name(o.error)));
+      a.set_message(std::string(error_message(o.error)));
+      metrics_.reject(o.error);
+    }
+    const std::string body = a.SerializeAsString();
+    append(answers, frame_header(body.size()));
+    append(answers, as_bytes(body));
+  }
+  auto it = submit_state_.find(batch.conn.get());
+  if (it != submit_state_.end()) {
+    if (--it->second.in_flight < kMaxBatchesInFlight) batch.conn->resume();
+  }
+  if (!batch.conn->closed()) batch.conn->send_raw(answers);
+}
+
+Relay::SubmitOutcome Relay::prepare_submission(ByteView body, Rng& rng) const {
+  SubmitOutcome out;
   veil::relay::Submission sub;
   if (body.size() > INT32_MAX || !sub.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    return Error::malformed;
+    out.error = Error::malformed;
+    return out;
   }
-  request_id = sub.request_id();
-  if (stopped_) return Error::busy;
-  if (!sub.token().empty()) return Error::invalid_argument;  // tokens are not accepted yet
-  if (sub.access_key().size() != 16) return Error::malformed;
-  if (sub.envelope().empty()) return Error::malformed;
+  out.request_id = sub.request_id();
+  auto fail = [&out](Error e) {
+    out.error = e;
+    return out;
+  };
+  if (!sub.token().empty()) return fail(Error::invalid_argument);  // tokens are not accepted yet
+  if (sub.access_key().size() != 16) return fail(Error::malformed);
+  if (sub.envelope().empty()) return fail(Error::malformed);
 
   // Destination: the provider relay that serves it.
   Peer* destination = nullptr;
-  for (auto& p : peers_) {
+  for (const auto& p : peers_) {
     const auto& prov = p->config.providers;
     if (std::find(prov.begin(), prov.end(), sub.destination()) != prov.end()) {
       destination = p.get();
       break;
     }
   }
-  if (destination == nullptr) return Error::unknown_destination;
+  if (destination == nullptr) return fail(Error::unknown_destination);
 
   // Rebuild the bundle from the named fields only.
   veil::relay::Payload payload;
@@ -73,45 +129,45 @@ Error Relay::accept_submission(ByteView body, uint64_t& request_id) {
   const ByteView envelope = as_bytes(sub.envelope());
   const int nibble = envelope[0] >> 4;
   if (nibble <= 1) {
-    if (sub.recipients_size() != 1) return Error::invalid_argument;
+    if (sub.recipients_size() != 1) return fail(Error::invalid_argument);
     const auto& r = sub.recipients(0);
-    if (!crypto::ServiceId::parse(r.service_id())) return Error::invalid_service_id;
-    if (r.devices_size() == 0) return Error::invalid_argument;
+    if (!crypto::ServiceId::parse(r.service_id())) return fail(Error::invalid_service_id);
+    if (r.devices_size() == 0) return fail(Error::invalid_argument);
     for (uint32_t d : r.devices()) {
-      if (d < 1 || d > 127) return Error::invalid_device_id;
+      if (d < 1 || d > 127) return fail(Error::invalid_device_id);
     }
-    auto* out = bundle->add_recipients();
-    out->set_service_id(r.service_id());
-    *out->mutable_devices() = r.devices();
+    auto* rec = bundle->add_recipients();
+    rec->set_service_id(r.service_id());
+    *rec->mutable_devices() = r.devices();
   } else if (envelope[0] == crypto::kSentMessageVersion ||
              envelope[0] == crypto::kSentMessageLegacyVersion) {
     auto sent = crypto::SentMessage::parse(envelope);
-    if (!sent) return sent.error();
-    if (sent->recipients.empty()) return Error::invalid_argument;
+    if (!sent) return fail(sent.error());
+    if (sent->recipients.empty()) return fail(Error::invalid_argument);
     // The recipients travel inside the sent message; none are added beside it.
   } else {
-    return Error::unknown_version;
+    return fail(Error::unknown_version);
   }
   bundle->set_access_key(sub.access_key());
   bundle->set_envelope(sub.envelope());
   const std::string plain = payload.SerializeAsString();
 
   // Path: mixes, then the destination's relay.
-  std::vector<Peer*> path = choose_mixes(nullptr);
+  std::vector<Peer*> path = choose_mixes(nullptr, rng);
   path.push_back(destination);
   if (plain.size() > crypto::payload_capacity(config_.packet_size, path.size())) {
-    return Error::too_large;
+    return fail(Error::too_large);
   }
-  if (peer_load(*path.front()) >= config_.per_peer_queue) return Error::busy;
-  auto packet = wrap_for(path, crypto::HopCommand::deliver, as_bytes(plain));
-  if (!packet) return Error::internal;
-  mix_add(path.front(), std::move(*packet), clock_.now());
-  return Error::ok;
+  auto packet = wrap_for(path, crypto::HopCommand::deliver, as_bytes(plain), rng);
+  if (!packet) return fail(Error::internal);
+  out.packet = std::move(*packet);
+  out.first = path.front();
+  return out;
 }
 
-std::vector<Relay::Peer*> Relay::choose_mixes(const Peer* exclude) {
+std::vector<Relay::Peer*> Relay::choose_mixes(const Peer* exclude, Rng& rng) const {
   std::vector<Peer*> mixes;
-  for (auto& p : peers_) {
+  for (const auto& p : peers_) {
     if (p->config.is_mix() && p.get() != exclude) mixes.push_back(p.get());
   }
   std::vector<Peer*> path;
@@ -120,7 +176,7 @@ std::vector<Relay::Peer*> Relay::choose_mixes(const Peer* exclude) {
     // Independent choice per hop, avoiding the same mix twice in a row.
     Peer* pick = nullptr;
     do {
-      pick = mixes[rng_.uniform(mixes.size())];
+      pick = mixes[rng.uniform(mixes.size())];
     } while (mixes.size() > 1 && !path.empty() && pick == path.back());
     path.push_back(pick);
   }
@@ -128,7 +184,7 @@ std::vector<Relay::Peer*> Relay::choose_mixes(const Peer* exclude) {
 }
 
 Result<Bytes> Relay::wrap_for(const std::vector<Peer*>& path, crypto::HopCommand command,
-                              ByteView payload) {
+                              ByteView payload, Rng& rng) const {
   std::vector<crypto::Hop> hops;
   hops.reserve(path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {
@@ -138,7 +194,7 @@ Result<Bytes> Relay::wrap_for(const std::vector<Peer*>& path, crypto::HopCommand
     if (i == 0 && path[i] && path[i]->send_key) h.pairwise = &*path[i]->send_key;
     hops.push_back(h);
   }
-  return crypto::wrap_packet(hops, command, payload, config_.packet_size, rng_);
+  return crypto::wrap_packet(hops, command, payload, config_.packet_size, rng);
 }
 
 std::size_t Relay::peer_load(const Peer& p) const {

@@ -9,14 +9,8 @@
 
 namespace veil::relay {
 
-void Relay::handle_packet(InboundLink& link, ByteView packet) {
+void Relay::apply_layer(Result<crypto::Unwrapped>& layer, Micros arrived) {
   metrics_.inc(Counter::packets_received);
-  const Micros arrived = clock_.now();
-  Result<crypto::Unwrapped> layer = Error::decryption_failed;
-  if (link.peer != nullptr && link.peer->recv_key) {
-    layer = crypto::unwrap_pairwise(packet, *link.peer->recv_key);
-  }
-  if (!layer) layer = crypto::unwrap_onion(packet, epoch_key_);
   if (!layer) {
     metrics_.inc(layer.error() == Error::malformed ? Counter::packets_dropped_malformed
                                                    : Counter::packets_dropped_auth);

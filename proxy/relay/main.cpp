@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
     uv_loop_t* loop = uv_default_loop();
     veil::relay::SystemClock clock;
     veil::relay::MemoryJournal journal;
-    veil::relay::Relay relay(loop, std::move(config), std::move(key), clock, veil::system_rng(),
+    veil::FastRng rng;  // seeded from the system CSPRNG; the loop thread is its only user
+    veil::relay::Relay relay(loop, std::move(config), std::move(key), clock, rng,
                              journal, veil::relay::wall_clock_ms);
     relay.start();
     SignalContext ctx{&relay, {}, {}};

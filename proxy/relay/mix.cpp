@@ -2,8 +2,8 @@
 #include "proxy/relay/mix.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
-#include <cstring>
 #include <utility>
 
 namespace veil::relay {
@@ -27,9 +27,42 @@ Micros saturating_add(Micros now, Micros d) { return d >= kNever - 1 - now ? kNe
 
 double unit_from_bits(uint64_t x) { return static_cast<double>(x >> 11) * 0x1.0p-53; }
 
+// Random words drawn from the injected Rng 64 at a time: one Rng call (one ChaCha block run or
+// one getrandom) per 64 draws instead of per draw, which dominated the per-packet cost.
+class RandomPool {
+ public:
+  explicit RandomPool(Rng& rng) : rng_(rng) {}
+  uint64_t word() {
+    if (pos_ == buf_.size()) {
+      rng_.fill({reinterpret_cast<uint8_t*>(buf_.data()), sizeof buf_});
+      pos_ = 0;
+    }
+    return buf_[pos_++];
+  }
+  // Uniform in [0, bound), no modulo bias (same rejection rule as Rng::uniform).
+  uint64_t uniform(uint64_t bound) {
+    if (bound <= 1) return 0;
+    const uint64_t limit = UINT64_MAX - (UINT64_MAX % bound);
+    for (;;) {
+      const uint64_t x = word();
+      if (x < limit) return x % bound;
+    }
+  }
+  double unit() { return unit_from_bits(word()); }
+  // Fisher–Yates: a uniformly random permutation.
+  void shuffle(std::vector<uint64_t>& ids) {
+    for (std::size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[uniform(i)]);
+  }
+
+ private:
+  Rng& rng_;
+  std::array<uint64_t, 64> buf_{};
+  std::size_t pos_ = 64;
+};
+
 // The number of successes in n Bernoulli(q) trials, q ∈ (0, 1], by geometric skips:
 // about n·q + 1 draws instead of n.
-std::size_t binomial_successes(std::size_t n, double q, Rng& rng) {
+std::size_t binomial_successes(std::size_t n, double q, RandomPool& rng) {
   if (q >= 1.0) return n;
   const double log_fail = std::log1p(-q);  // < 0
   std::size_t count = 0;
@@ -45,7 +78,7 @@ std::size_t binomial_successes(std::size_t n, double q, Rng& rng) {
 }
 
 // Bin(n, p) drawn from whichever of p and 1 − p is smaller (fewer random draws).
-std::size_t binomial(std::size_t n, double p, Rng& rng) {
+std::size_t binomial(std::size_t n, double p, RandomPool& rng) {
   if (p >= 1.0) return n;
   if (p > 0.5) return n - binomial_successes(n, 1.0 - p, rng);
   return binomial_successes(n, p, rng);
@@ -77,10 +110,10 @@ class Ticker {
 };
 
 // Takes the whole pool in uniformly random order.
-std::vector<uint64_t> take_all(std::vector<uint64_t>& pool, Rng& rng) {
+std::vector<uint64_t> take_all(std::vector<uint64_t>& pool, RandomPool& rng) {
   std::vector<uint64_t> out;
   out.swap(pool);
-  shuffle_ids(out, rng);
+  rng.shuffle(out);
   return out;
 }
 
@@ -98,7 +131,7 @@ class NoneMix final : public Mix {
   std::vector<uint64_t> drain() override { return take_all(pool_, rng_); }
 
  private:
-  Rng& rng_;
+  RandomPool rng_;
   std::vector<uint64_t> pool_;
   Micros oldest_ = kNever;
 };
@@ -121,7 +154,7 @@ class ThresholdMix final : public Mix {
 
  private:
   std::size_t threshold_;
-  Rng& rng_;
+  RandomPool rng_;
   std::vector<uint64_t> pool_;
   Micros full_at_ = kNever;
 };
@@ -161,7 +194,7 @@ class ThresholdOrTimedMix final : public Mix {
  private:
   std::size_t threshold_;
   Ticker ticker_;
-  Rng& rng_;
+  RandomPool rng_;
   std::vector<uint64_t> pool_;
   Micros full_at_ = kNever;
 };
@@ -207,7 +240,7 @@ class BinomialMix final : public Mix {
   Ticker ticker_;
   double p_;
   std::size_t min_pool_;
-  Rng& rng_;
+  RandomPool rng_;
   std::vector<uint64_t> pool_;
 };
 
@@ -216,16 +249,14 @@ class PoissonMix final : public Mix {
  public:
   PoissonMix(Micros mean_delay, Rng& rng) : mean_(mean_delay), rng_(rng) {}
   void add(uint64_t id, Micros now) override {
-    uint64_t bits[2] = {};  // one RNG call: 53 bits for the delay, 64 for the tie-break
-    rng_.fill({reinterpret_cast<uint8_t*>(bits), sizeof bits});
-    const Micros delay = mean_ == 0 ? 0 : exp_from_unit(mean_, unit_from_bits(bits[0]));
-    heap_.push_back(Entry{saturating_add(now, delay), bits[1], id});
-    std::push_heap(heap_.begin(), heap_.end(), later);
+    const Micros delay = mean_ == 0 ? 0 : exp_from_unit(mean_, rng_.unit());
+    heap_.push_back(Entry{saturating_add(now, delay), rng_.word(), id});
+    std::push_heap(heap_.begin(), heap_.end(), Later{});
   }
   std::vector<uint64_t> release(Micros now) override {
     std::vector<uint64_t> out;
     while (!heap_.empty() && heap_.front().due <= now) {
-      std::pop_heap(heap_.begin(), heap_.end(), later);
+      std::pop_heap(heap_.begin(), heap_.end(), Later{});
       out.push_back(heap_.back().id);
       heap_.pop_back();
     }
@@ -238,7 +269,7 @@ class PoissonMix final : public Mix {
     out.reserve(heap_.size());
     for (const Entry& e : heap_) out.push_back(e.id);
     heap_.clear();
-    shuffle_ids(out, rng_);
+    rng_.shuffle(out);
     return out;
   }
 
@@ -248,11 +279,13 @@ class PoissonMix final : public Mix {
     uint64_t tie;
     uint64_t id;
   };
-  static bool later(const Entry& a, const Entry& b) {
-    return a.due != b.due ? a.due > b.due : a.tie > b.tie;
-  }
+  struct Later {  // a function object, so that the heap algorithms inline the comparison
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.due != b.due ? a.due > b.due : a.tie > b.tie;
+    }
+  };
   Micros mean_;
-  Rng& rng_;
+  RandomPool rng_;
   std::vector<Entry> heap_;
 };
 
@@ -278,9 +311,8 @@ Result<MixConfig::Strategy> parse_strategy(std::string_view name) {
 }
 
 void shuffle_ids(std::vector<uint64_t>& ids, Rng& rng) {
-  for (std::size_t i = ids.size(); i > 1; --i) {
-    std::swap(ids[i - 1], ids[rng.uniform(i)]);
-  }
+  RandomPool pool(rng);
+  pool.shuffle(ids);
 }
 
 Micros exponential_delay(Micros mean, Rng& rng) {

@@ -59,10 +59,11 @@ class Mix {
 
 // A mix for `config`; invalid_argument unless the parameters the strategy uses are in range:
 // threshold ≥ 1, interval > 0, 0 < probability ≤ 1, mean_delay ≥ 0.
-// `rng` must outlive the mix; it drives output order, binomial rounds and Poisson delays.
+// `rng` must outlive the mix; it drives output order, binomial rounds and Poisson delays (drawn
+// 512 bytes at a time: the mix holds up to that much not-yet-used randomness).
 Result<std::unique_ptr<Mix>> make_mix(const MixConfig& config, Rng& rng);
 
-// Shuffles `ids` into a uniformly random permutation (Fisher–Yates with rng.uniform).
+// Shuffles `ids` into a uniformly random permutation (Fisher–Yates, unbiased rejection sampling).
 void shuffle_ids(std::vector<uint64_t>& ids, Rng& rng);
 
 // A draw from Exp(mean) in microseconds (inverse CDF, −mean·ln(1−u)), rounded, saturating.

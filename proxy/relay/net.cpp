@@ -35,10 +35,12 @@ std::shared_ptr<Connection> Connection::create(uv_loop_t* loop, bool unix_socket
   return c;
 }
 
-void Connection::start(FrameHandler on_frame, ErrorHandler on_error, CloseHandler on_close) {
+void Connection::start(FrameHandler on_frame, ErrorHandler on_error, CloseHandler on_close,
+                       ReadDoneHandler on_read_done) {
   on_frame_ = std::move(on_frame);
   on_error_ = std::move(on_error);
   on_close_ = std::move(on_close);
+  on_read_done_ = std::move(on_read_done);
   if (handle_.tcp.type == UV_TCP) {
     uv_tcp_nodelay(&handle_.tcp, 1);
   }
@@ -70,6 +72,19 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
     if (!next->has_value()) break;
     c->on_frame_(*c, std::move(**next));
   }
+  if (!c->closing_ && c->on_read_done_) c->on_read_done_(*c);
+}
+
+void Connection::pause() {
+  if (paused_ || closing_) return;
+  paused_ = true;
+  uv_read_stop(stream());
+}
+
+void Connection::resume() {
+  if (!paused_ || closing_) return;
+  paused_ = false;
+  uv_read_start(stream(), on_alloc, on_read);
 }
 
 void Connection::send(ByteView body) { send2(body, {}); }
@@ -79,6 +94,12 @@ void Connection::send2(ByteView a, ByteView b) {
   append(pending_, frame_header(a.size() + b.size()));
   append(pending_, a);
   append(pending_, b);
+  if (!writing_) flush();
+}
+
+void Connection::send_raw(ByteView framed) {
+  if (closing_) return;
+  append(pending_, framed);
   if (!writing_) flush();
 }
 
@@ -120,6 +141,7 @@ void Connection::on_close(uv_handle_t* h) {
   c->on_frame_ = nullptr;
   c->on_error_ = nullptr;
   c->on_close_ = nullptr;
+  c->on_read_done_ = nullptr;
 }
 
 Listener::Listener(uv_loop_t* loop, const Endpoint& where, std::size_t max_frame,

@@ -20,6 +20,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using FrameHandler = std::function<void(Connection&, Bytes frame)>;
   using ErrorHandler = std::function<void(Connection&, Error why)>;  // frame errors before close
   using CloseHandler = std::function<void(Connection&)>;
+  using ReadDoneHandler = std::function<void(Connection&)>;  // after the frames of one read
 
   static std::shared_ptr<Connection> create(uv_loop_t* loop, bool unix_socket,
                                             std::size_t max_frame);
@@ -27,11 +28,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
   // Starts reading; frames go to on_frame in order.
-  void start(FrameHandler on_frame, ErrorHandler on_error, CloseHandler on_close);
+  void start(FrameHandler on_frame, ErrorHandler on_error, CloseHandler on_close,
+             ReadDoneHandler on_read_done = nullptr);
+  // Stops reading (backpressure) until resume().
+  void pause();
+  void resume();
   // Queues one frame (header added here). Writes coalesce; never blocks.
   void send(ByteView body);
   // Queues header || a || b as one frame without building it first.
   void send2(ByteView a, ByteView b);
+  // Queues bytes that are already framed.
+  void send_raw(ByteView framed);
   std::size_t pending_bytes() const { return pending_.size() + inflight_.size(); }
   void close();
   bool closed() const { return closing_; }
@@ -60,6 +67,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   FrameHandler on_frame_;
   ErrorHandler on_error_;
   CloseHandler on_close_;
+  ReadDoneHandler on_read_done_;
+  bool paused_ = false;
   std::shared_ptr<Connection> self_;  // keeps the object alive while libuv holds the handle
 };
 

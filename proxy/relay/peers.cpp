@@ -101,20 +101,20 @@ void Relay::on_peer_ack(Peer& p, ByteView body) {
 }
 
 void Relay::on_inbound_connection(std::shared_ptr<Connection> c) {
-  auto link = std::make_unique<InboundLink>();
+  auto link = std::make_shared<InboundLink>();
   link->conn = c;
-  InboundLink* raw = link.get();
-  c->user = raw;
-  inbound_.push_back(std::move(link));
-  c->start([this, raw](Connection&, Bytes frame) { on_inbound_frame(*raw->conn, std::move(frame)); },
+  c->user = link.get();
+  inbound_.push_back(link);
+  c->start([this](Connection& conn, Bytes frame) { on_inbound_frame(conn, std::move(frame)); },
            [this](Connection&, Error) { metrics_.inc(Counter::peer_frames_malformed); },
-           [this, raw](Connection&) {
-             // Destroying the link (and its handlers) from inside this callback is unsafe; the
-             // connection is released here and the empty link record is reaped on the next accept.
-             raw->conn->user = nullptr;
-             raw->conn.reset();
-             std::erase_if(inbound_, [](const auto& l) { return l->conn == nullptr; });
-           });
+           [this](Connection& closed) {
+             auto* l = static_cast<InboundLink*>(closed.user);
+             closed.user = nullptr;
+             if (l != nullptr) l->conn.reset();
+             // Batches still in flight hold their own reference to the link.
+             std::erase_if(inbound_, [](const auto& x) { return x->conn == nullptr; });
+           },
+           [this](Connection& conn) { on_inbound_read_done(conn); });
 }
 
 void Relay::on_inbound_frame(Connection& c, Bytes frame) {
@@ -131,13 +131,65 @@ void Relay::on_inbound_frame(Connection& c, Bytes frame) {
     c.close();
     return;
   }
-  const uint64_t seq = get_u64(frame.data() + 1);
-  handle_packet(*link, ByteView(frame).subspan(9));
-  link->last_seq = seq;
-  uint8_t ack[9];
-  ack[0] = static_cast<uint8_t>(LinkFrame::ack);
-  put_u64(ack + 1, seq);
-  c.send(ByteView(ack, sizeof ack));
+  if (!link->building) {
+    link->building = std::make_unique<PacketBatch>();
+    link->building->relay = this;
+    for (const auto& l : inbound_) {
+      if (l.get() == link) link->building->link = l;
+    }
+    if (link->peer != nullptr && link->peer->recv_key) link->building->pairwise = link->peer->recv_key;
+    link->building->arrived = clock_.now();
+  }
+  link->building->last_seq = get_u64(frame.data() + 1);
+  frame.erase(frame.begin(), frame.begin() + 9);
+  link->building->packets.push_back(std::move(frame));
+}
+
+void Relay::on_inbound_read_done(Connection& c) {
+  auto* link = static_cast<InboundLink*>(c.user);
+  if (link == nullptr || !link->building) return;
+  PacketBatch* batch = link->building.get();
+  link->in_flight.push_back(std::move(link->building));
+  if (link->in_flight.size() >= static_cast<std::size_t>(kMaxBatchesInFlight)) c.pause();
+  batch->req.data = batch;
+  uv_queue_work(
+      loop_, &batch->req,
+      [](uv_work_t* req) {
+        auto* b = static_cast<PacketBatch*>(req->data);
+        b->layers.reserve(b->packets.size());
+        for (const Bytes& packet : b->packets) {
+          Result<crypto::Unwrapped> layer = Error::decryption_failed;
+          if (b->pairwise) layer = crypto::unwrap_pairwise(packet, *b->pairwise);
+          if (!layer) layer = crypto::unwrap_onion(packet, b->relay->epoch_key_);
+          b->layers.push_back(std::move(layer));
+        }
+      },
+      [](uv_work_t* req, int) {
+        auto* b = static_cast<PacketBatch*>(req->data);
+        b->done = true;
+        auto owner = b->link;  // keeps the link alive through finish_packets
+        b->relay->finish_packets(*owner);
+      });
+}
+
+void Relay::finish_packets(InboundLink& link) {
+  // Apply completed batches strictly in arrival order, then acknowledge cumulatively.
+  uint64_t ack_upto = 0;
+  while (!link.in_flight.empty() && link.in_flight.front()->done) {
+    std::unique_ptr<PacketBatch> b = std::move(link.in_flight.front());
+    link.in_flight.pop_front();
+    for (auto& layer : b->layers) apply_layer(layer, b->arrived);
+    ack_upto = b->last_seq;
+  }
+  if (link.conn && !link.conn->closed()) {
+    if (ack_upto != 0) {
+      uint8_t ack[9];
+      ack[0] = static_cast<uint8_t>(LinkFrame::ack);
+      put_u64(ack + 1, ack_upto);
+      link.conn->send(ByteView(ack, sizeof ack));
+    }
+    if (link.in_flight.size() < static_cast<std::size_t>(kMaxBatchesInFlight)) link.conn->resume();
+  }
 }
 
 }  // namespace veil::relay

@@ -49,6 +49,14 @@ class Relay {
  private:
   struct Peer;
   struct InboundLink;
+  struct SubmitBatch;
+  struct PacketBatch;
+  struct SubmitOutcome {
+    uint64_t request_id = 0;
+    Error error = Error::ok;
+    Bytes packet;
+    Peer* first = nullptr;
+  };
   struct PoolItem {
     Bytes packet;
     Peer* next = nullptr;
@@ -64,10 +72,14 @@ class Relay {
   // egress (egress.cpp)
   void on_submit_connection(std::shared_ptr<Connection> c);
   void on_submit_frame(Connection& c, Bytes frame);
-  Error accept_submission(ByteView frame_body, uint64_t& request_id);
-  std::vector<Peer*> choose_mixes(const Peer* exclude);
+  void on_submit_read_done(Connection& c);
+  // Parses, validates and wraps one submission. Touches no mutable relay state: it runs on
+  // worker threads, with that thread's own `rng`.
+  SubmitOutcome prepare_submission(ByteView frame_body, Rng& rng) const;
+  void finish_submissions(SubmitBatch& batch);
+  std::vector<Peer*> choose_mixes(const Peer* exclude, Rng& rng) const;
   Result<Bytes> wrap_for(const std::vector<Peer*>& path, crypto::HopCommand command,
-                         ByteView payload);
+                         ByteView payload, Rng& rng) const;
 
   // mix (relay.cpp)
   void mix_add(Peer* next, Bytes packet, Micros arrived);
@@ -83,9 +95,12 @@ class Relay {
   void on_inbound_connection(std::shared_ptr<Connection> c);
   void on_inbound_frame(Connection& c, Bytes frame);
   std::size_t peer_load(const Peer& p) const;
+  static constexpr int kMaxBatchesInFlight = 8;  // per connection; beyond it, reading pauses
 
   // ingress (ingress.cpp)
-  void handle_packet(InboundLink& link, ByteView packet);
+  void on_inbound_read_done(Connection& c);
+  void finish_packets(InboundLink& link);
+  void apply_layer(Result<crypto::Unwrapped>& layer, Micros arrived);
   void deliver_bundle(ByteView payload);
   void queue_delivery(Delivery& d);
   void on_deliver_connected(std::shared_ptr<Connection> c);
@@ -109,7 +124,12 @@ class Relay {
   Metrics metrics_;
 
   std::vector<std::unique_ptr<Peer>> peers_;
-  std::vector<std::unique_ptr<InboundLink>> inbound_;
+  std::vector<std::shared_ptr<InboundLink>> inbound_;
+  struct SubmitState {
+    std::unique_ptr<SubmitBatch> building;
+    int in_flight = 0;
+  };
+  std::unordered_map<Connection*, SubmitState> submit_state_;
   std::vector<std::weak_ptr<Connection>> submitters_;  // closed on stop()
   std::unique_ptr<Listener> peer_listener_;
   std::unique_ptr<Listener> submit_listener_;

@@ -25,11 +25,37 @@ struct Relay::Peer {
   std::size_t in_pool = 0;       // packets for this peer still inside the mix
 };
 
+// Packets of one read from one inbound link, unwrapped on a worker thread.
+struct Relay::PacketBatch {
+  uv_work_t req{};
+  Relay* relay = nullptr;
+  std::shared_ptr<InboundLink> link;
+  std::optional<crypto::PairwiseKey> pairwise;  // the link's receive key, if the peer has one
+  std::vector<Bytes> packets;
+  std::vector<Result<crypto::Unwrapped>> layers;
+  uint64_t last_seq = 0;
+  Micros arrived = 0;
+  bool done = false;
+};
+
 struct Relay::InboundLink {
   std::shared_ptr<Connection> conn;
   Peer* peer = nullptr;  // known after hello
-  uint64_t last_seq = 0;
+  std::unique_ptr<PacketBatch> building;
+  std::deque<std::unique_ptr<PacketBatch>> in_flight;  // completed strictly in order
 };
+
+// Submissions of one read from one submit connection, prepared on a worker thread.
+struct Relay::SubmitBatch {
+  uv_work_t req{};
+  Relay* relay = nullptr;
+  std::shared_ptr<Connection> conn;
+  std::vector<Bytes> frames;
+  std::vector<SubmitOutcome> outcomes;
+};
+
+// The calling worker thread's generator (each thread seeds its own from the system).
+Rng& worker_rng();
 
 inline void put_u64(uint8_t* out, uint64_t v) {
   for (int i = 7; i >= 0; --i) {

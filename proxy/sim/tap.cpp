@@ -7,7 +7,8 @@
 
 namespace veil::sim {
 
-Tap::Tap(uint16_t target_port, bool keep_bytes) : server_(0), target_(target_port), keep_bytes_(keep_bytes) {
+Tap::Tap(uint16_t target_port, bool keep_bytes, bool keep_streams)
+    : server_(0), target_(target_port), keep_bytes_(keep_bytes), keep_streams_(keep_streams) {
   acceptor_ = std::thread([this] {
     while (auto s = server_.accept()) {
       if (stopping_) break;
@@ -25,11 +26,15 @@ Tap::Tap(uint16_t target_port, bool keep_bytes) : server_(0), target_(target_por
       last_upstream_ = up_raw;
       // Backward direction (acks): raw copy.
       const int down_fd = s->fd();
-      threads_.emplace_back([up_raw, down_fd] {
+      threads_.emplace_back([this, up_raw, down_fd] {
         uint8_t buf[65536];
         for (;;) {
           const long n = up_raw->recv_some(buf, sizeof buf);
           if (n <= 0) break;
+          if (keep_streams_) {
+            std::lock_guard<std::mutex> stream_lock(mu_);
+            append(backward_stream_, ByteView(buf, static_cast<std::size_t>(n)));
+          }
           long done = 0;
           while (done < n) {
             const ssize_t w = ::send(down_fd, buf + done, static_cast<std::size_t>(n - done), MSG_NOSIGNAL);
@@ -66,9 +71,16 @@ void Tap::stop() {
 void Tap::pump_forward(Socket from, Socket* to) {
   while (auto frame = from.recv_frame()) {
     const auto now = std::chrono::steady_clock::now();
+    if (keep_streams_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      append(forward_stream_, relay::frame_header(frame->size()));
+      append(forward_stream_, *frame);
+    }
     if (!frame->empty() && (*frame)[0] == 2 && frame->size() > 9) {  // a packet frame
+      std::function<bool(const Bytes&)> keep;
       {
         std::lock_guard<std::mutex> lock(mu_);
+        keep = filter_;
         last_seq_ = 0;
         for (int i = 1; i <= 8; ++i) last_seq_ = last_seq_ << 8 | (*frame)[static_cast<std::size_t>(i)];
         if (mutator_) {
@@ -80,6 +92,7 @@ void Tap::pump_forward(Socket from, Socket* to) {
         if (keep_bytes_) t.packet.assign(frame->begin() + 9, frame->end());
         packets_.push_back(std::move(t));
       }
+      if (keep && !keep(Bytes(frame->begin() + 9, frame->end()))) continue;  // dropped on the link
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (!to->send_frame(*frame)) break;
@@ -100,6 +113,16 @@ std::size_t Tap::packet_count() const {
 void Tap::set_mutator(std::function<void(Bytes&)> f) {
   std::lock_guard<std::mutex> lock(mu_);
   mutator_ = std::move(f);
+}
+
+void Tap::set_filter(std::function<bool(const Bytes&)> keep) {
+  std::lock_guard<std::mutex> lock(mu_);
+  filter_ = std::move(keep);
+}
+
+Bytes Tap::stream_bytes(bool forward) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return forward ? forward_stream_ : backward_stream_;
 }
 
 bool Tap::inject(ByteView packet) {

@@ -23,8 +23,9 @@ struct TappedPacket {
 class Tap {
  public:
   // Listens on a free port and forwards each accepted connection to 127.0.0.1:target_port.
-  // `keep_bytes`: record packet bytes (else sizes and times only).
-  Tap(uint16_t target_port, bool keep_bytes);
+  // `keep_bytes`: record packet bytes (else sizes and times only). `keep_streams`: also record
+  // every byte seen in each direction (frame headers, hellos, acks), for byte scans.
+  Tap(uint16_t target_port, bool keep_bytes, bool keep_streams = false);
   ~Tap();
   Tap(const Tap&) = delete;
   Tap& operator=(const Tap&) = delete;
@@ -37,6 +38,13 @@ class Tap {
   bool inject(ByteView packet);
   // Every forward packet frame passes through `f` before it is forwarded (may modify it).
   void set_mutator(std::function<void(Bytes& packet)> f);
+  // A forward packet frame for which `keep` returns false is recorded but not forwarded (a link
+  // attacker dropping it). Called after the mutator, on the forwarding thread and outside the
+  // tap's lock, so it may also sleep to delay the link. An empty function forwards everything.
+  void set_filter(std::function<bool(const Bytes& packet)> keep);
+  // Every byte seen so far in one direction, connections appended in arrival order (empty
+  // unless keep_streams). Forward bytes are recorded as the dialer sent them.
+  Bytes stream_bytes(bool forward) const;
   void stop();
 
  private:
@@ -44,9 +52,13 @@ class Tap {
   ServerSocket server_;
   uint16_t target_;
   bool keep_bytes_;
+  bool keep_streams_;
   mutable std::mutex mu_;
   std::vector<TappedPacket> packets_;
   std::function<void(Bytes&)> mutator_;
+  std::function<bool(const Bytes&)> filter_;
+  Bytes forward_stream_;
+  Bytes backward_stream_;
   std::vector<std::thread> threads_;
   std::vector<std::unique_ptr<Socket>> upstreams_;
   std::vector<int> fds_;

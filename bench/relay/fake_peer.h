@@ -1,0 +1,47 @@
+// Fake relays at the edges of a throughput run: a sink that counts and acknowledges packets, and a
+// source that sends pre-built packets over a peer link.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "proxy/sim/socket.h"
+
+namespace veil::bench {
+
+// Accepts one peer link, counts packet frames and acknowledges them cumulatively.
+class PacketSink {
+ public:
+  explicit PacketSink(std::size_t packet_size);
+  ~PacketSink();
+  uint16_t port() const { return server_.port(); }
+  uint64_t packets() const { return packets_; }
+  uint64_t bad_size() const { return bad_size_; }
+  // Arrival times of packets (steady clock, ns), recorded only while `record` is on.
+  void record(bool on) { record_ = on; }
+  std::vector<int64_t> arrivals() const;
+
+ private:
+  void serve(sim::Socket s);
+  sim::ServerSocket server_;
+  std::size_t packet_size_;
+  std::atomic<uint64_t> packets_{0};
+  std::atomic<uint64_t> bad_size_{0};
+  std::atomic<bool> record_{false};
+  mutable std::mutex mu_;
+  std::vector<int64_t> arrivals_;
+  std::thread acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::vector<int> fds_;
+};
+
+inline int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace veil::bench

@@ -1,0 +1,402 @@
+// Throughput, latency and memory runs against real veil-relay processes (see throughput.h).
+#include "bench/relay/throughput.h"
+
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "bench/relay/fake_peer.h"
+#include "crypto/keys.h"
+#include "crypto/packet_layer.h"
+#include "proxy/relay/config.h"
+#include "proxy/relay/framing.h"
+#include "proxy/sim/accounts.h"
+#include "proxy/sim/messenger.h"
+#include "proxy/sim/network.h"
+#include "relay.pb.h"
+
+namespace veil::bench {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::size_t kPacketSize = 4096;
+
+void pin(pid_t pid, int first_core, int cores) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int n = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  for (int i = 0; i < cores; ++i) CPU_SET((first_core + i) % n, &set);
+  ::sched_setaffinity(pid, sizeof set, &set);
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5))];
+}
+
+double x25519_rate() {
+  SystemRng rng;
+  const crypto::KeyPair a = crypto::KeyPair::generate(rng);
+  const crypto::KeyPair b = crypto::KeyPair::generate(rng);
+  std::array<uint8_t, 32> out{};
+  long n = 0;
+  const auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  do {
+    for (int i = 0; i < 100; ++i) (void)a.priv.agree(b.pub, out);
+    n += 100;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < 1.0);
+  return static_cast<double>(n) / elapsed;
+}
+
+struct Setup {
+  fs::path dir;
+  SystemRng rng;
+  std::vector<sim::RelayNode> nodes;
+  sim::RelayNode sink_node;
+  std::unique_ptr<PacketSink> sink;
+  std::unique_ptr<sim::RelayProcess> relay;
+
+  Setup(const std::string& name, bool provider, const nlohmann::json& settings) {
+    dir = fs::temp_directory_path() / ("veil-bench-" + std::to_string(::getpid()) + "-" + name);
+    fs::create_directories(dir);
+    sink = std::make_unique<PacketSink>(kPacketSize);
+    sink_node = sim::make_node("sink", "sink.example", rng);
+    sink_node.peer_port = sink->port();
+    sink_node.dial_port = sink->port();
+    nodes.push_back(sim::make_node(name, provider ? "bench.example" : "", rng));
+    nodes[0].settings = settings;
+    nodes.push_back(sink_node);
+  }
+  void start(int cores) {
+    relay = std::make_unique<sim::RelayProcess>(nodes[0], nodes, dir);
+    relay->wait_ready();
+    pin(relay->pid(), 1, cores);  // the relay gets core 1 (and 0 when cores == 2)
+    pin(0, 0, 1);                 // this process: core 0
+    for (int i = 0; i < 200 && sink->packets() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (i > 30) break;
+    }
+  }
+  ~Setup() {
+    relay.reset();
+    sink.reset();
+    fs::remove_all(dir);
+  }
+};
+
+nlohmann::json base_settings() {
+  return {{"mix", {{"strategy", "none"}}},
+          {"cover", {{"drop_rate", 0}, {"loop_rate", 0}}},
+          {"mix_hops", 0},
+          {"packet_size", kPacketSize},
+          {"per_peer_queue", 1000000},
+          {"metrics_interval_ms", 1000}};
+}
+
+// Pre-built submit frames with real SSv1 envelopes.
+std::vector<Bytes> submission_frames(std::size_t count, Rng& rng) {
+  sim::Provider from = sim::Provider::create("bench.example", 4, 4102444800000, rng);
+  sim::Provider to = sim::Provider::create("sink.example", 16, 4102444800000, rng);
+  std::vector<Bytes> frames;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& s = from.accounts[i % from.accounts.size()];
+    const auto& r = to.accounts[i % to.accounts.size()];
+    Bytes content(160 + rng.uniform(400));
+    rng.fill(content);
+    const Bytes env = sim::seal_v1_to(s, r, content, rng);
+    veil::relay::Submission sub;
+    sub.set_request_id(i);
+    sub.set_destination("sink.example");
+    auto* rc = sub.add_recipients();
+    rc->set_service_id(r.uuid);
+    rc->add_devices(1);
+    sub.set_access_key(r.access_key.data(), r.access_key.size());
+    sub.set_envelope(env.data(), env.size());
+    frames.push_back(relay::frame(as_bytes(sub.SerializeAsString())));
+  }
+  return frames;
+}
+
+struct PipelineResult {
+  uint64_t sent = 0, accepted = 0, rejected = 0;
+};
+
+// Sends frames closed-loop (at most `window` unanswered) until `stop`; counts answers.
+PipelineResult run_submitter(uint16_t port, const std::vector<Bytes>& frames, std::atomic<bool>& stop,
+                             std::size_t window, double rate_per_s,
+                             std::vector<int64_t>* send_times) {
+  sim::Socket sock = sim::Socket::connect_tcp(port);
+  std::atomic<uint64_t> answered{0}, accepted{0};
+  std::thread reader([&] {
+    std::vector<uint8_t> buf(1 << 20);
+    std::size_t have = 0;
+    for (;;) {
+      const long n = sock.recv_some(buf.data() + have, buf.size() - have);
+      if (n <= 0) return;
+      have += static_cast<std::size_t>(n);
+      std::size_t pos = 0;
+      while (have - pos >= 4) {
+        const std::size_t len = static_cast<std::size_t>(buf[pos]) << 24 | static_cast<std::size_t>(buf[pos + 1]) << 16 |
+                                static_cast<std::size_t>(buf[pos + 2]) << 8 | buf[pos + 3];
+        if (have - pos < 4 + len) break;
+        veil::relay::SubmitAnswer a;
+        a.ParseFromArray(buf.data() + pos + 4, static_cast<int>(len));
+        if (a.status() == veil::relay::SubmitAnswer::ACCEPTED) ++accepted;
+        ++answered;
+        pos += 4 + len;
+      }
+      std::copy(buf.begin() + static_cast<std::ptrdiff_t>(pos), buf.begin() + static_cast<std::ptrdiff_t>(have), buf.begin());
+      have -= pos;
+    }
+  });
+  PipelineResult r;
+  Bytes batch;
+  std::size_t i = 0;
+  const int64_t start = steady_ns();
+  while (!stop) {
+    if (rate_per_s > 0) {
+      const auto due = start + static_cast<int64_t>(static_cast<double>(r.sent) * 1e9 / rate_per_s);
+      while (steady_ns() < due && !stop) std::this_thread::yield();
+      if (send_times) send_times->push_back(steady_ns());
+      if (!sock.send_all(frames[i++ % frames.size()])) break;
+      ++r.sent;
+      continue;
+    }
+    if (r.sent - answered >= window) {
+      std::this_thread::yield();
+      continue;
+    }
+    batch.clear();
+    for (int k = 0; k < 32; ++k) append(batch, frames[i++ % frames.size()]);
+    if (!sock.send_all(batch)) break;
+    r.sent += 32;
+  }
+  const int64_t deadline = steady_ns() + 10'000'000'000;
+  while (answered < r.sent && steady_ns() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  sock.shutdown_write();
+  ::shutdown(sock.fd(), SHUT_RDWR);
+  reader.join();
+  r.accepted = accepted;
+  r.rejected = answered - accepted;
+  return r;
+}
+
+bool wait_for(const PacketSink& sink, uint64_t count, double seconds) {
+  const int64_t deadline = steady_ns() + static_cast<int64_t>(seconds * 1e9);
+  while (sink.packets() < count && steady_ns() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return sink.packets() >= count;
+}
+
+int sidecar(int cores, double seconds, const std::vector<Bytes>& frames) {
+  Setup s("relay-sidecar", true, base_settings());
+  s.start(cores);
+  std::atomic<bool> stop{false};
+  PipelineResult result;
+  std::thread gen([&] { result = run_submitter(s.nodes[0].submit_port, frames, stop, 8192, 0, nullptr); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // warm-up
+  const uint64_t p0 = s.sink->packets();
+  const int64_t t0 = steady_ns();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const uint64_t p1 = s.sink->packets();
+  const int64_t t1 = steady_ns();
+  stop = true;
+  gen.join();
+  const bool drained = wait_for(*s.sink, result.accepted, 10);
+  const double rate = static_cast<double>(p1 - p0) / (static_cast<double>(t1 - t0) / 1e9);
+  const uint64_t lost = result.accepted > s.sink->packets() ? result.accepted - s.sink->packets() : 0;
+  std::printf("{\"impl\":\"veil\",\"op\":\"relay_sidecar\",\"cores\":%d,\"msgs_per_s\":%.0f,"
+              "\"accepted\":%llu,\"rejected\":%llu,\"delivered_to_peer\":%llu,\"lost\":%llu,"
+              "\"bad_size\":%llu,\"note\":\"submit (SSv1, 300-800 B) -> pairwise layer -> peer, "
+              "mix none, 4096 B packets; closed loop, window 8192; load generator and sink on core 0\"}\n",
+              cores, rate, static_cast<unsigned long long>(result.accepted),
+              static_cast<unsigned long long>(result.rejected),
+              static_cast<unsigned long long>(s.sink->packets()), static_cast<unsigned long long>(lost),
+              static_cast<unsigned long long>(s.sink->bad_size()));
+  std::fflush(stdout);
+  return drained && lost == 0 ? 0 : 1;
+}
+
+int unwrap(int cores, double seconds, double x25519_per_core) {
+  Setup s("mix-unwrap", false, base_settings());
+  // A fake upstream relay "gen" that sends onion packets to the mix.
+  sim::RelayNode gen = sim::make_node("gen", "", s.rng);
+  s.nodes.push_back(gen);
+  const double bound = x25519_per_core * cores;
+  const auto count = static_cast<std::size_t>(std::min(bound * (seconds + 2.5) * 1.1, 400000.0));
+  // Pre-wrap unique packets (one onion layer for the mix, forwarding to the sink) on 2 threads.
+  std::vector<Bytes> packets(count);
+  const crypto::Hop hops[2] = {{s.nodes[0].epoch_key->pub, relay::relay_id(s.nodes[0].name), nullptr},
+                               {s.sink_node.epoch_key->pub, relay::relay_id("sink"), nullptr}};
+  auto prep = [&](std::size_t from, std::size_t step) {
+    SystemRng rng;
+    Bytes payload(64);
+    for (std::size_t i = from; i < count; i += step) {
+      packets[i] = std::move(*crypto::wrap_packet(hops, crypto::HopCommand::deliver, payload, kPacketSize, rng));
+    }
+  };
+  std::thread p1(prep, 0, 2), p2(prep, 1, 2);
+  p1.join();
+  p2.join();
+  s.start(cores);
+  sim::Socket sock = sim::Socket::connect_tcp(s.nodes[0].peer_port);
+  Bytes hello{1};
+  append(hello, as_bytes(std::string("gen")));
+  sock.send_frame(hello);
+  std::atomic<uint64_t> acked{0};
+  std::thread reader([&] {
+    while (auto f = sock.recv_frame()) {
+      if (f->size() == 9 && (*f)[0] == 3) {
+        uint64_t seq = 0;
+        for (int i = 1; i <= 8; ++i) seq = seq << 8 | (*f)[static_cast<std::size_t>(i)];
+        acked = seq;
+      }
+    }
+  });
+  std::atomic<bool> stop{false};
+  uint64_t sent = 0;
+  std::thread writer([&] {
+    Bytes batch;
+    while (!stop && sent < count) {
+      if (sent - acked >= 4096) {
+        std::this_thread::yield();
+        continue;
+      }
+      batch.clear();
+      for (int k = 0; k < 16 && sent < count; ++k) {
+        ++sent;
+        Bytes body{2};
+        for (int b = 7; b >= 0; --b) body.push_back(static_cast<uint8_t>(sent >> (8 * b)));
+        append(body, packets[sent - 1]);
+        append(batch, relay::frame(body));
+      }
+      if (!sock.send_all(batch)) break;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  const uint64_t q0 = s.sink->packets();
+  const int64_t t0 = steady_ns();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const uint64_t q1 = s.sink->packets();
+  const int64_t t1 = steady_ns();
+  stop = true;
+  writer.join();
+  const bool drained = wait_for(*s.sink, sent, 10);
+  sock.shutdown_write();
+  ::shutdown(sock.fd(), SHUT_RDWR);
+  reader.join();
+  const double rate = static_cast<double>(q1 - q0) / (static_cast<double>(t1 - t0) / 1e9);
+  const uint64_t lost = sent > s.sink->packets() ? sent - s.sink->packets() : 0;
+  std::printf("{\"impl\":\"veil\",\"op\":\"relay_unwrap\",\"cores\":%d,\"msgs_per_s\":%.0f,"
+              "\"x25519_bound\":%.0f,\"fraction_of_bound\":%.3f,\"sent\":%llu,\"lost\":%llu,"
+              "\"note\":\"onion layer (1 X25519) -> replay check -> mix none -> peer; 4096 B packets; "
+              "bound = X25519 ops/s on one core x cores; load generator and sink on core 0\"}\n",
+              cores, rate, bound, rate / bound, static_cast<unsigned long long>(sent),
+              static_cast<unsigned long long>(lost));
+  std::fflush(stdout);
+  return drained && lost == 0 ? 0 : 1;
+}
+
+int latency(double seconds, const std::vector<Bytes>& frames) {
+  Setup s("relay-latency", true, base_settings());
+  s.start(1);
+  s.sink->record(true);
+  std::atomic<bool> stop{false};
+  std::vector<int64_t> sends;
+  sends.reserve(static_cast<std::size_t>(seconds * 1000 + 100));
+  PipelineResult result;
+  std::thread gen([&] { result = run_submitter(s.nodes[0].submit_port, frames, stop, 1 << 20, 1000, &sends); });
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  gen.join();
+  wait_for(*s.sink, result.accepted, 5);
+  const auto arrivals = s.sink->arrivals();
+  std::vector<double> lat_us;
+  for (std::size_t i = 0; i < std::min(arrivals.size(), sends.size()); ++i) {
+    lat_us.push_back(static_cast<double>(arrivals[i] - sends[i]) / 1000.0);
+  }
+  std::printf("{\"impl\":\"veil\",\"op\":\"relay_added_latency\",\"rate\":1000,\"samples\":%zu,"
+              "\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"note\":\"submit sent -> packet "
+              "received by the peer, mix none, one core; includes two loopback TCP hops\"}\n",
+              lat_us.size(), quantile(lat_us, 0.5), quantile(lat_us, 0.99),
+              lat_us.empty() ? 0.0 : *std::max_element(lat_us.begin(), lat_us.end()));
+  std::fflush(stdout);
+  return 0;
+}
+
+int memory(const std::vector<Bytes>& frames) {
+  nlohmann::json settings = base_settings();
+  settings["mix"] = {{"strategy", "timed"}, {"interval_ms", 600000}};  // everything stays pooled
+  Setup s("relay-memory", true, settings);
+  s.start(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const long before = rss_kib(s.relay->pid());
+  std::atomic<bool> stop{false};
+  PipelineResult result;
+  const std::size_t target = 20000;
+  std::thread gen([&] { result = run_submitter(s.nodes[0].submit_port, frames, stop, 2048, 0, nullptr); });
+  const int64_t deadline = steady_ns() + 30'000'000'000;
+  while (steady_ns() < deadline) {
+    const auto m = s.relay->metrics();
+    if (m.contains("gauges") && m["gauges"]["pool"].get<uint64_t>() >= target) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop = true;
+  gen.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  const long after = rss_kib(s.relay->pid());
+  const auto pooled = s.relay->metrics()["gauges"]["pool"].get<uint64_t>();
+  const double per = static_cast<double>(after - before) * 1024.0 / static_cast<double>(std::max<uint64_t>(pooled, 1));
+  std::printf("{\"impl\":\"veil\",\"op\":\"relay_memory_per_pooled_packet\",\"pooled\":%llu,"
+              "\"bytes_per_packet\":%.0f,\"ratio_to_packet_size\":%.3f,\"note\":\"RSS growth / "
+              "pooled packets, timed mix holding everything, 4096 B packets\"}\n",
+              static_cast<unsigned long long>(pooled), per, per / kPacketSize);
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+int run_throughput_bench(const ThroughputOptions& o) {
+  SystemRng rng;
+  const std::vector<Bytes> frames = submission_frames(2000, rng);
+  const double seconds = o.quick ? 2 : o.seconds;
+  std::vector<int> core_counts = o.cores > 0 ? std::vector<int>{o.cores} : std::vector<int>{1, 2};
+  int rc = 0;
+  if (o.mode == "all" || o.mode == "sidecar") {
+    for (int c : core_counts) rc |= sidecar(c, seconds, frames);
+  }
+  if (o.mode == "all" || o.mode == "unwrap") {
+    pin(0, 0, 1);
+    const double x = x25519_rate();
+    std::printf("{\"impl\":\"veil\",\"op\":\"x25519_one_core\",\"ops_per_s\":%.0f}\n", x);
+    for (int c : core_counts) rc |= unwrap(c, seconds, x);
+  }
+  if (o.mode == "all" || o.mode == "latency") rc |= latency(o.quick ? 2 : 5, frames);
+  if (o.mode == "all" || o.mode == "memory") rc |= memory(frames);
+  return rc;
+}
+
+}  // namespace veil::bench
