@@ -198,9 +198,9 @@ void Listener::on_connection(uv_stream_t* server, int status) {
 }
 
 Dialer::Dialer(uv_loop_t* loop, std::string host, uint16_t port, std::size_t max_frame,
-               ConnectedHandler on_connected)
-    : loop_(loop), host_(std::move(host)), port_(port), max_frame_(max_frame),
-      on_connected_(std::move(on_connected)) {
+               ConnectedHandler on_connected, std::string unix_path)
+    : loop_(loop), host_(std::move(host)), port_(port), unix_path_(std::move(unix_path)),
+      max_frame_(max_frame), on_connected_(std::move(on_connected)) {
   uv_timer_init(loop, &timer_);
   timer_.data = this;
 }
@@ -226,6 +226,13 @@ struct ConnectRequest {
 
 void Dialer::dial() {
   if (stopped_) return;
+  if (!unix_path_.empty()) {
+    auto* r = new ConnectRequest{{}, this, alive_, Connection::create(loop_, true, max_frame_)};
+    r->req.data = r;
+    uv_pipe_connect(&r->req, reinterpret_cast<uv_pipe_t*>(r->conn->stream()), unix_path_.c_str(),
+                    on_connect);
+    return;
+  }
   sockaddr_storage addr{};
   if (!numeric_address(host_, port_, addr)) {
     schedule();

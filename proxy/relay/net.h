@@ -97,12 +97,12 @@ class Listener {
 };
 
 // Keeps one outgoing connection up: dials, and after a failure or close re-dials with
-// exponential backoff (50 ms doubling to 5 s).
+// exponential backoff (50 ms doubling to 5 s). An empty host with a Unix path dials the socket.
 class Dialer {
  public:
   using ConnectedHandler = std::function<void(std::shared_ptr<Connection>)>;
   Dialer(uv_loop_t* loop, std::string host, uint16_t port, std::size_t max_frame,
-         ConnectedHandler on_connected);
+         ConnectedHandler on_connected, std::string unix_path = {});
   ~Dialer();
   void start();
   // Call when the connection handed out earlier has closed.
@@ -117,6 +117,7 @@ class Dialer {
   uv_loop_t* loop_;
   std::string host_;
   uint16_t port_;
+  std::string unix_path_;
   std::size_t max_frame_;
   ConnectedHandler on_connected_;
   uv_timer_t timer_{};

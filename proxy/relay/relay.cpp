@@ -69,7 +69,8 @@ void Relay::start() {
   if (!config_.provider.empty()) {
     deliver_dialer_ = std::make_unique<Dialer>(
         loop_, config_.deliver_to.host, config_.deliver_to.port, 64,
-        [this](std::shared_ptr<Connection> c) { on_deliver_connected(std::move(c)); });
+        [this](std::shared_ptr<Connection> c) { on_deliver_connected(std::move(c)); },
+        config_.deliver_to.unix_path);
     deliver_dialer_->start();
     const auto period = static_cast<uint64_t>(std::max<Micros>(config_.deliver_retry / 1000, 10));
     uv_timer_start(&deliver_timer_, [](uv_timer_t* t) {
