@@ -138,7 +138,7 @@ int run_crypto_bench(const CryptoBenchOptions& o) {
              for (ByteView piece : p->received_pieces(i)) sink += piece.size();
            }
          }),
-         "parse + 1000 per-recipient views (0x22, C||AT, shared tail; no copy); no cryptography");
+         "parse + 1000 per-recipient views (0x22, C||AT, shared tail, no copy), no cryptography");
   if (selected(o.only, "fanout_1000_copy")) report("fanout_1000_copy", measure(long_plan, [&] {
            auto p = c::SentMessage::parse(sent1000);
            for (std::size_t i = 0; i < p->recipients.size(); ++i) {
