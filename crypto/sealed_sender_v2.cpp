@@ -220,58 +220,64 @@ Result<SentMessage> SentMessage::parse(ByteView sent) {
     return a < b;
   };
   std::sort(order.begin(), order.end(), key_less);
-  // first_of[i] = index of the first entry with the same service id as entry i.
-  std::vector<uint32_t> first_of(entries.size());
-  bool repeated = false;
-  for (std::size_t k = 0; k < order.size(); ++k) {
-    const uint32_t i = order[k];
-    if (k > 0 && entries[order[k - 1]].id == entries[i].id) {
-      first_of[i] = first_of[order[k - 1]];
-      repeated = true;
+  // Groups of equal service ids: runs of `order`, each sorted by entry index.
+  struct Group {
+    uint32_t first;  // the first occurrence's entry index
+    std::size_t begin, end;  // range in `order`
+  };
+  std::vector<Group> groups;
+  groups.reserve(order.size());
+  for (std::size_t k = 0; k < order.size();) {
+    std::size_t j = k + 1;
+    while (j < order.size() && entries[order[j]].id == entries[order[k]].id) ++j;
+    if (j - k > 1) {
       // libsignal merges repeated recipients (keeping the first C/AT) but never with "excluded".
-      if (entries[i].device_count == 0 || entries[first_of[i]].device_count == 0) {
-        return Error::malformed;
+      for (std::size_t t = k; t < j; ++t) {
+        if (entries[order[t]].device_count == 0) return Error::malformed;
       }
-    } else {
-      first_of[i] = i;
     }
+    groups.push_back(Group{order[k], k, j});
+    k = j;
   }
+  const bool repeated = groups.size() != entries.size();
 
-  // Pass 3: recipients in first-seen order, each with its devices contiguous.
-  msg.recipients.reserve(entries.size());
-  if (repeated) msg.device_storage_.reserve(devices.size());
-  std::vector<std::size_t> starts;
-  for (uint32_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
-    if (first_of[i] != i) continue;
-    if (e.device_count == 0) {
-      msg.excluded.push_back(e.id);
-      continue;
+  // Recipients in first-seen order, each with its devices contiguous.
+  msg.recipients.reserve(groups.size());
+  if (!repeated) {
+    for (const Entry& e : entries) {
+      if (e.device_count == 0) {
+        msg.excluded.push_back(e.id);
+      } else {
+        msg.recipients.push_back(Recipient{
+            e.id, std::span<const Device>(devices).subspan(e.first_device, e.device_count),
+            e.key_material});
+      }
     }
-    if (!repeated) {
-      msg.recipients.push_back(
-          Recipient{e.id, std::span<const Device>(devices).subspan(e.first_device, e.device_count),
-                    e.key_material});
-      continue;
-    }
-    const std::size_t start = msg.device_storage_.size();
-    for (uint32_t j = i; j < entries.size(); ++j) {
-      if (first_of[j] != i) continue;
-      const auto* d = devices.data() + entries[j].first_device;
-      msg.device_storage_.insert(msg.device_storage_.end(), d, d + entries[j].device_count);
-    }
-    starts.push_back(start);
-    msg.recipients.push_back(Recipient{e.id, {}, e.key_material});
-  }
-  if (repeated) {
-    for (std::size_t r = 0; r < msg.recipients.size(); ++r) {
-      const std::size_t end =
-          r + 1 < starts.size() ? starts[r + 1] : msg.device_storage_.size();
-      msg.recipients[r].devices =
-          std::span<const Device>(msg.device_storage_).subspan(starts[r], end - starts[r]);
-    }
-  } else {
     msg.device_storage_ = std::move(devices);  // the spans stay valid: the buffer moves along
+  } else {
+    std::sort(groups.begin(), groups.end(),
+              [](const Group& a, const Group& b) { return a.first < b.first; });
+    msg.device_storage_.reserve(devices.size());
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;  // per recipient, in storage
+    for (const Group& g : groups) {
+      const Entry& e = entries[g.first];
+      if (e.device_count == 0) {
+        msg.excluded.push_back(e.id);
+        continue;
+      }
+      const std::size_t start = msg.device_storage_.size();
+      for (std::size_t t = g.begin; t < g.end; ++t) {
+        const Entry& part = entries[order[t]];
+        const auto* d = devices.data() + part.first_device;
+        msg.device_storage_.insert(msg.device_storage_.end(), d, d + part.device_count);
+      }
+      ranges.emplace_back(start, msg.device_storage_.size() - start);
+      msg.recipients.push_back(Recipient{e.id, {}, e.key_material});
+    }
+    for (std::size_t r = 0; r < msg.recipients.size(); ++r) {
+      msg.recipients[r].devices =
+          std::span<const Device>(msg.device_storage_).subspan(ranges[r].first, ranges[r].second);
+    }
   }
   for (const Recipient& r : msg.recipients) {
     uint8_t seen[128] = {};
