@@ -9,7 +9,8 @@ namespace veil::crypto {
 inline constexpr std::size_t kGcmSivTagSize = 16;
 inline constexpr std::size_t kGcmSivNonceSize = 12;
 
-// out = AES-256-CTR(key, iv, in), 32-bit big-endian counter in the last IV word as libsignal.
+// out = AES-256-CTR(key, iv, in), the whole IV as a 128-bit big-endian counter (libgcrypt). With
+// the zero IV of sealed sender v1 this equals libsignal's 32-bit counter below 64 GiB.
 // out.size() must equal in.size(); in and out may alias.
 void aes256_ctr(ByteView key32, ByteView iv16, ByteView in, std::span<uint8_t> out);
 

@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -11,6 +12,7 @@
 namespace veil::crypto {
 
 PublicKey PublicKey::from_raw(ByteView raw32) {
+  if (raw32.size() != kKeySize) std::abort();  // misuse: callers pass exactly 32 bytes
   PublicKey k;
   std::memcpy(k.raw_.data(), raw32.data(), kKeySize);
   return k;
