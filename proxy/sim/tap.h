@@ -42,6 +42,9 @@ class Tap {
   // attacker dropping it). Called after the mutator, on the forwarding thread and outside the
   // tap's lock, so it may also sleep to delay the link. An empty function forwards everything.
   void set_filter(std::function<bool(const Bytes& packet)> keep);
+  // Connections accepted from now on are forwarded to 127.0.0.1:port (a relay restarted on
+  // another port).
+  void set_target(uint16_t port) { target_ = port; }
   // Every byte seen so far in one direction, connections appended in arrival order (empty
   // unless keep_streams). Forward bytes are recorded as the dialer sent them.
   Bytes stream_bytes(bool forward) const;
@@ -50,7 +53,7 @@ class Tap {
  private:
   void pump_forward(Socket from, Socket* to);
   ServerSocket server_;
-  uint16_t target_;
+  std::atomic<uint16_t> target_;
   bool keep_bytes_;
   bool keep_streams_;
   mutable std::mutex mu_;
