@@ -194,6 +194,11 @@ void Relay::on_deliver_frame(Connection&, Bytes frame) {
     return;
   }
   if (deliveries_.erase(ack.delivery_id()) == 1) metrics_.inc(Counter::deliveries_acked);
+  if (deliveries_.size() == config_.per_peer_queue / 2) {
+    for (const auto& l : inbound_) {
+      if (l->conn && l->in_flight.size() < static_cast<std::size_t>(kMaxBatchesInFlight)) l->conn->resume();
+    }
+  }
 }
 
 void Relay::on_deliver_retry() {

@@ -188,7 +188,12 @@ void Relay::finish_packets(InboundLink& link) {
       put_u64(ack + 1, ack_upto);
       link.conn->send(ByteView(ack, sizeof ack));
     }
-    if (link.in_flight.size() < static_cast<std::size_t>(kMaxBatchesInFlight)) link.conn->resume();
+    // Backpressure: stop reading peer links while the messenger server is behind.
+    if (deliveries_blocked()) {
+      link.conn->pause();
+    } else if (link.in_flight.size() < static_cast<std::size_t>(kMaxBatchesInFlight)) {
+      link.conn->resume();
+    }
   }
 }
 

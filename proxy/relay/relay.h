@@ -95,6 +95,8 @@ class Relay {
   void on_inbound_connection(std::shared_ptr<Connection> c);
   void on_inbound_frame(Connection& c, Bytes frame);
   std::size_t peer_load(const Peer& p) const;
+  // True while unacknowledged deliveries fill the per-peer queue bound: inbound links pause.
+  bool deliveries_blocked() const { return deliveries_.size() >= config_.per_peer_queue; }
   static constexpr int kMaxBatchesInFlight = 8;  // per connection; beyond it, reading pauses
 
   // ingress (ingress.cpp)
