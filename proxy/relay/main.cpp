@@ -2,6 +2,7 @@
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   std::string config_path;
   app.add_option("-c,--config", config_path, "relay configuration (JSON)")->required();
   CLI11_PARSE(app, argc, argv);
+  // A peer or client that goes away mid-write must cost one connection (EPIPE), not the process.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     veil::relay::RelayConfig config = veil::relay::load_config(config_path);
     veil::crypto::KeyPair key = load_key(config.epoch_key_file);

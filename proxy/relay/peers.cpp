@@ -98,6 +98,8 @@ void Relay::on_peer_ack(Peer& p, ByteView body) {
     journal_.forget(p.unacked.front().journal_item);
     p.unacked.pop_front();
   }
+  metrics_.queue_now = 0;
+  for (const auto& q : peers_) metrics_.queue_now += q->unacked.size() + q->waiting.size();
 }
 
 void Relay::on_inbound_connection(std::shared_ptr<Connection> c) {
