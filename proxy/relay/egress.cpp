@@ -15,19 +15,28 @@ void Relay::on_submit_connection(std::shared_ptr<Connection> c) {
   metrics_.inc(Counter::submit_connections);
   std::erase_if(submitters_, [](const auto& w) { return w.expired(); });
   submitters_.push_back(c);
-  submit_state_[c.get()];
+  auto state = std::make_shared<SubmitState>();
+  state->conn = c;
+  submit_state_[c.get()] = state;
   c->start([this](Connection& conn, Bytes frame) { on_submit_frame(conn, std::move(frame)); },
            [this](Connection& conn, Error why) {
              metrics_.inc(Counter::submit_frames_malformed);
              veil::relay::SubmitAnswer a;
              a.set_status(veil::relay::SubmitAnswer::REJECTED);
              a.set_reason(std::string(error_name(why)));
-             a.set_message("frame rejected; closing the connection");
+             a.set_message("frame rejected; no further frames are read on this connection");
              const std::string s = a.SerializeAsString();
              conn.send(as_bytes(s));
            },
-           [this](Connection& conn) { submit_state_.erase(&conn); },
-           [this](Connection& conn) { on_submit_read_done(conn); });
+           [this](Connection& conn) {
+             auto it = submit_state_.find(&conn);
+             if (it != submit_state_.end()) {
+               it->second->conn.reset();  // batches in flight keep their own reference
+               submit_state_.erase(it);
+             }
+           },
+           [this](Connection& conn) { on_submit_read_done(conn); },
+           [this](Connection& conn) { on_submit_end(conn); });
 }
 
 Rng& worker_rng() {
@@ -36,22 +45,25 @@ Rng& worker_rng() {
 }
 
 void Relay::on_submit_frame(Connection& c, Bytes frame) {
-  SubmitState& st = submit_state_[&c];
+  auto it = submit_state_.find(&c);
+  if (it == submit_state_.end()) return;
+  SubmitState& st = *it->second;
   if (!st.building) {
     st.building = std::make_unique<SubmitBatch>();
     st.building->relay = this;
-    st.building->conn = c.shared_from_this();
+    st.building->state = it->second;
   }
   st.building->frames.push_back(std::move(frame));
 }
 
 void Relay::on_submit_read_done(Connection& c) {
   auto it = submit_state_.find(&c);
-  if (it == submit_state_.end() || !it->second.building) return;
-  SubmitState& st = it->second;
-  SubmitBatch* batch = st.building.release();
+  if (it == submit_state_.end() || !it->second->building) return;
+  SubmitState& st = *it->second;
+  SubmitBatch* batch = st.building.get();
+  st.in_flight.push_back(std::move(st.building));
+  if (st.in_flight.size() >= static_cast<std::size_t>(kMaxBatchesInFlight)) c.pause();
   batch->req.data = batch;
-  if (++st.in_flight >= kMaxBatchesInFlight) c.pause();
   uv_queue_work(
       loop_, &batch->req,
       [](uv_work_t* req) {
@@ -62,38 +74,53 @@ void Relay::on_submit_read_done(Connection& c) {
         }
       },
       [](uv_work_t* req, int) {
-        std::unique_ptr<SubmitBatch> b(static_cast<SubmitBatch*>(req->data));
-        b->relay->finish_submissions(*b);
+        auto* b = static_cast<SubmitBatch*>(req->data);
+        b->done = true;
+        auto owner = b->state;  // keeps the state alive through finish_submissions
+        b->relay->finish_submissions(*owner);
       });
 }
 
-void Relay::finish_submissions(SubmitBatch& batch) {
+void Relay::on_submit_end(Connection& c) {
+  auto it = submit_state_.find(&c);
+  if (it == submit_state_.end()) return;
+  it->second->ended = true;
+  if (it->second->in_flight.empty()) c.close_when_flushed();
+}
+
+void Relay::finish_submissions(SubmitState& state) {
   Bytes answers;
-  for (SubmitOutcome& o : batch.outcomes) {
-    if (o.error == Error::ok && (stopped_ || peer_load(*o.first) >= config_.per_peer_queue)) {
-      o.error = Error::busy;
+  while (!state.in_flight.empty() && state.in_flight.front()->done) {
+    std::unique_ptr<SubmitBatch> batch = std::move(state.in_flight.front());
+    state.in_flight.pop_front();
+    for (SubmitOutcome& o : batch->outcomes) {
+      if (o.error == Error::ok && (stopped_ || peer_load(*o.first) >= config_.per_peer_queue)) {
+        o.error = Error::busy;
+      }
+      veil::relay::SubmitAnswer a;
+      a.set_request_id(o.request_id);
+      if (o.error == Error::ok) {
+        mix_add(o.first, std::move(o.packet), clock_.now());
+        a.set_status(veil::relay::SubmitAnswer::ACCEPTED);
+        metrics_.inc(Counter::submissions_accepted);
+      } else {
+        a.set_status(veil::relay::SubmitAnswer::REJECTED);
+        a.set_reason(std::string(error_name(o.error)));
+        a.set_message(std::string(error_message(o.error)));
+        metrics_.reject(o.error);
+      }
+      const std::string body = a.SerializeAsString();
+      append(answers, frame_header(body.size()));
+      append(answers, as_bytes(body));
     }
-    veil::relay::SubmitAnswer a;
-    a.set_request_id(o.request_id);
-    if (o.error == Error::ok) {
-      mix_add(o.first, std::move(o.packet), clock_.now());
-      a.set_status(veil::relay::SubmitAnswer::ACCEPTED);
-      metrics_.inc(Counter::submissions_accepted);
-    } else {
-      a.set_status(veil::relay::SubmitAnswer::REJECTED);
-      a.set_reason(std::string(error_name(o.error)));
-      a.set_message(std::string(error_message(o.error)));
-      metrics_.reject(o.error);
-    }
-    const std::string body = a.SerializeAsString();
-    append(answers, frame_header(body.size()));
-    append(answers, as_bytes(body));
   }
-  auto it = submit_state_.find(batch.conn.get());
-  if (it != submit_state_.end()) {
-    if (--it->second.in_flight < kMaxBatchesInFlight) batch.conn->resume();
+  if (!state.conn || state.conn->closed()) return;
+  if (!answers.empty()) state.conn->send_raw(answers);
+  if (state.ended && state.in_flight.empty()) {
+    state.conn->close_when_flushed();
+  } else if (state.in_flight.size() < static_cast<std::size_t>(kMaxBatchesInFlight)) {
+    state.conn->resume();
   }
-  if (!batch.conn->closed()) batch.conn->send_raw(answers);
 }
 
 Relay::SubmitOutcome Relay::prepare_submission(ByteView body, Rng& rng) const {

@@ -36,11 +36,12 @@ std::shared_ptr<Connection> Connection::create(uv_loop_t* loop, bool unix_socket
 }
 
 void Connection::start(FrameHandler on_frame, ErrorHandler on_error, CloseHandler on_close,
-                       ReadDoneHandler on_read_done) {
+                       ReadDoneHandler on_read_done, EndHandler on_end) {
   on_frame_ = std::move(on_frame);
   on_error_ = std::move(on_error);
   on_close_ = std::move(on_close);
   on_read_done_ = std::move(on_read_done);
+  on_end_ = std::move(on_end);
   if (handle_.tcp.type == UV_TCP) {
     uv_tcp_nodelay(&handle_.tcp, 1);
   }
@@ -55,6 +56,11 @@ void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 
 void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
   auto* c = static_cast<Connection*>(s->data);
+  if (n == UV_EOF) {
+    auto keep = c->shared_from_this();
+    c->end_of_input();
+    return;
+  }
   if (n < 0) {
     c->close();
     return;
@@ -65,14 +71,35 @@ void Connection::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t*) {
   while (!c->closing_) {
     auto next = c->decoder_.next();
     if (!next) {
+      if (c->on_read_done_) c->on_read_done_(*c);  // hand over the good frames before this one
       if (c->on_error_) c->on_error_(*c, next.error());
-      c->close();
+      c->end_of_input();
       return;
     }
     if (!next->has_value()) break;
     c->on_frame_(*c, std::move(**next));
   }
   if (!c->closing_ && c->on_read_done_) c->on_read_done_(*c);
+}
+
+void Connection::end_of_input() {
+  if (ended_ || closing_) return;
+  ended_ = true;
+  uv_read_stop(stream());
+  if (on_end_) {
+    on_end_(*this);
+  } else {
+    close();
+  }
+}
+
+void Connection::close_when_flushed() {
+  if (closing_) return;
+  if (!writing_ && pending_.empty()) {
+    close();
+  } else {
+    close_after_flush_ = true;
+  }
 }
 
 void Connection::pause() {
@@ -82,7 +109,7 @@ void Connection::pause() {
 }
 
 void Connection::resume() {
-  if (!paused_ || closing_) return;
+  if (!paused_ || closing_ || ended_) return;
   paused_ = false;
   uv_read_start(stream(), on_alloc, on_read);
 }
@@ -126,6 +153,7 @@ void Connection::on_write(uv_write_t* req, int status) {
     return;
   }
   c->flush();
+  if (c->close_after_flush_ && !c->writing_ && c->pending_.empty()) c->close();
 }
 
 void Connection::close() {
@@ -142,6 +170,7 @@ void Connection::on_close(uv_handle_t* h) {
   c->on_error_ = nullptr;
   c->on_close_ = nullptr;
   c->on_read_done_ = nullptr;
+  c->on_end_ = nullptr;
 }
 
 Listener::Listener(uv_loop_t* loop, const Endpoint& where, std::size_t max_frame,

@@ -21,6 +21,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using ErrorHandler = std::function<void(Connection&, Error why)>;  // frame errors before close
   using CloseHandler = std::function<void(Connection&)>;
   using ReadDoneHandler = std::function<void(Connection&)>;  // after the frames of one read
+  // The peer closed its sending side, or sent an unusable frame: no more frames will come, but
+  // answers may still be written. Without this handler the connection simply closes.
+  using EndHandler = std::function<void(Connection&)>;
 
   static std::shared_ptr<Connection> create(uv_loop_t* loop, bool unix_socket,
                                             std::size_t max_frame);
@@ -29,7 +32,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&handle_); }
   // Starts reading; frames go to on_frame in order.
   void start(FrameHandler on_frame, ErrorHandler on_error, CloseHandler on_close,
-             ReadDoneHandler on_read_done = nullptr);
+             ReadDoneHandler on_read_done = nullptr, EndHandler on_end = nullptr);
   // Stops reading (backpressure) until resume().
   void pause();
   void resume();
@@ -41,6 +44,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void send_raw(ByteView framed);
   std::size_t pending_bytes() const { return pending_.size() + inflight_.size(); }
   void close();
+  // Closes once everything queued has been written.
+  void close_when_flushed();
   bool closed() const { return closing_; }
 
   void* user = nullptr;  // owner's context
@@ -52,6 +57,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static void on_read(uv_stream_t*, ssize_t, const uv_buf_t*);
   static void on_write(uv_write_t*, int);
   static void on_close(uv_handle_t*);
+  void end_of_input();
 
   union {
     uv_tcp_t tcp;
@@ -68,7 +74,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ErrorHandler on_error_;
   CloseHandler on_close_;
   ReadDoneHandler on_read_done_;
+  EndHandler on_end_;
   bool paused_ = false;
+  bool ended_ = false;
+  bool close_after_flush_ = false;
   std::shared_ptr<Connection> self_;  // keeps the object alive while libuv holds the handle
 };
 

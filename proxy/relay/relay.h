@@ -50,6 +50,7 @@ class Relay {
   struct Peer;
   struct InboundLink;
   struct SubmitBatch;
+  struct SubmitState;
   struct PacketBatch;
   struct SubmitOutcome {
     uint64_t request_id = 0;
@@ -76,7 +77,8 @@ class Relay {
   // Parses, validates and wraps one submission. Touches no mutable relay state: it runs on
   // worker threads, with that thread's own `rng`.
   SubmitOutcome prepare_submission(ByteView frame_body, Rng& rng) const;
-  void finish_submissions(SubmitBatch& batch);
+  void finish_submissions(SubmitState& state);
+  void on_submit_end(Connection& c);
   std::vector<Peer*> choose_mixes(const Peer* exclude, Rng& rng) const;
   Result<Bytes> wrap_for(const std::vector<Peer*>& path, crypto::HopCommand command,
                          ByteView payload, Rng& rng) const;
@@ -127,11 +129,7 @@ class Relay {
 
   std::vector<std::unique_ptr<Peer>> peers_;
   std::vector<std::shared_ptr<InboundLink>> inbound_;
-  struct SubmitState {
-    std::unique_ptr<SubmitBatch> building;
-    int in_flight = 0;
-  };
-  std::unordered_map<Connection*, SubmitState> submit_state_;
+  std::unordered_map<Connection*, std::shared_ptr<SubmitState>> submit_state_;
   std::vector<std::weak_ptr<Connection>> submitters_;  // closed on stop()
   std::unique_ptr<Listener> peer_listener_;
   std::unique_ptr<Listener> submit_listener_;

@@ -49,9 +49,19 @@ struct Relay::InboundLink {
 struct Relay::SubmitBatch {
   uv_work_t req{};
   Relay* relay = nullptr;
-  std::shared_ptr<Connection> conn;
+  std::shared_ptr<SubmitState> state;  // keeps the state alive after the connection closed
   std::vector<Bytes> frames;
   std::vector<SubmitOutcome> outcomes;
+  bool done = false;
+};
+
+// One submit connection: batches complete strictly in order, so answers (and `busy` verdicts)
+// follow the order of the submissions.
+struct Relay::SubmitState {
+  std::shared_ptr<Connection> conn;
+  std::unique_ptr<SubmitBatch> building;
+  std::deque<std::unique_ptr<SubmitBatch>> in_flight;
+  bool ended = false;  // no more frames will come: close once every answer is written
 };
 
 // The calling worker thread's generator (each thread seeds its own from the system).

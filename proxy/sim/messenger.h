@@ -54,7 +54,7 @@ class SubmitClient {
   // Sends raw bytes (for malformed-input tests).
   bool send_raw(ByteView bytes) { return sock_.send_all(bytes); }
   uint64_t answers() const { return answers_; }
-  // Closes the sending side and waits for outstanding answers (at most timeout_ms).
+  // Waits until every submission sent so far has its answer (at most timeout_ms).
   void finish(int timeout_ms = 10000);
 
  private:
