@@ -1,4 +1,4 @@
-// Entry point of veil-bench: `veil-bench crypto [--quick] [--content-bytes N] [--only OP_PREFIX]`.
+// Entry point of veil-bench: `veil-bench crypto|relay|privacy ...` (each prints its options).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
     return veil::bench::run_throughput_bench(t);
   }
   if (argc < 2 || std::strcmp(argv[1], "crypto") != 0) {
-    std::fprintf(stderr, "usage: veil-bench crypto [--quick] [--content-bytes N] [--only OP_PREFIX]\n");
+    std::fprintf(stderr, "usage: veil-bench crypto [--quick] [--content-bytes N] [--only OP_PREFIX]\n"
+                         "       veil-bench relay --help\n"
+                         "       veil-bench privacy --help\n");
     return 2;
   }
   veil::bench::CryptoBenchOptions o;

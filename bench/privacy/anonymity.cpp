@@ -265,6 +265,15 @@ AnonymitySummary analyze(const Trace& trace, const std::vector<MessageFacts>& fa
         const OutputEvent& o = trace.outputs[j];
         if (o.msg < 0) continue;
         real = true;
+        if (post.pool() < 0.5) {
+          // The observed flush holds more real packets than the pool had: flushes merged on the
+          // link, so inputs sent since the burst began must be in; take those sent before this one.
+          while (next_in < trace.inputs.size() && trace.inputs[next_in].t < o.t) {
+            const uint32_t m = trace.inputs[next_in].msg;
+            post.add(next_in, facts[m].sender, facts[m].envelope_size);
+            ++next_in;
+          }
+        }
         if (post.pool() < 0.5) {  // nothing the adversary could link it to
           if (in_window(o.t)) {
             ++r.scored;
@@ -438,7 +447,11 @@ SdaResult statistical_disclosure(const Trace& trace, const std::vector<MessageFa
     std::vector<uint16_t> guess;
     for (std::size_t k = 0; k < std::min(m, m_rec); ++k) guess.push_back(static_cast<uint16_t>(order[k]));
     std::sort(guess.begin(), guess.end());
-    if (guess != truth) last_wrong = alice_round - 1;
+    if (guess != truth) {
+      last_wrong = alice_round - 1;
+    } else if (res.first_correct < 0) {
+      res.first_correct = alice_round;
+    }
   }
   res.alice_rounds = static_cast<std::size_t>(alice_round);
   if (alice_round > 0 && last_wrong < alice_round - 1) {

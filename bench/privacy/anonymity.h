@@ -98,6 +98,7 @@ struct SdaResult {
   std::size_t rounds = 0;        // rounds observed
   std::size_t alice_rounds = 0;  // rounds in which Alice sent
   std::size_t alice_msgs = 0;
+  long first_correct = -1;       // Alice rounds until the top-m estimate is first right
   long rounds_needed = -1;       // Alice rounds until the top-m estimate is right and stays right
   long msgs_needed = -1;         // Alice's messages sent by then
   double mean_round = 0;         // mean deliveries per round (the batch size b)

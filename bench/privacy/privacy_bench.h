@@ -21,6 +21,8 @@ struct PrivacyOptions {
   double cover_loop = 5;
   privacy::Bursts bursts;
   bool sda = true;                  // run the statistical disclosure scenario
+  bool plan_only = false;           // print the planned points and the time estimate, run nothing
+  std::string replot;               // rewrite summary.md and plots of this earlier output directory
   std::size_t senders = 10'000;
   std::size_t recipients = 1'000;
   double v2_share = 0.10;
