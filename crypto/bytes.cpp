@@ -14,6 +14,7 @@ std::string to_hex(ByteView in) {
 
 std::optional<Bytes> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
+  if (hex.empty()) return Bytes{};
   Bytes out(hex.size() / 2);
   size_t len = 0;
   const char* end = nullptr;
@@ -30,6 +31,8 @@ bool ct_equal(ByteView a, ByteView b) noexcept {
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-void wipe(std::span<uint8_t> buf) noexcept { sodium_memzero(buf.data(), buf.size()); }
+void wipe(std::span<uint8_t> buf) noexcept {
+  if (!buf.empty()) sodium_memzero(buf.data(), buf.size());
+}
 
 }  // namespace veil
