@@ -140,6 +140,7 @@ void Relay::on_inbound_frame(Connection& c, Bytes frame) {
       if (l.get() == link) link->building->link = l;
     }
     if (link->peer != nullptr && link->peer->recv_key) link->building->pairwise = link->peer->recv_key;
+    link->building->onion_first = link->onion_first;
     link->building->arrived = clock_.now();
   }
   link->building->last_seq = get_u64(frame.data() + 1);
@@ -161,8 +162,17 @@ void Relay::on_inbound_read_done(Connection& c) {
         b->layers.reserve(b->packets.size());
         for (const Bytes& packet : b->packets) {
           Result<crypto::Unwrapped> layer = Error::decryption_failed;
-          if (b->pairwise) layer = crypto::unwrap_pairwise(packet, *b->pairwise);
+          bool pairwise_layer = false;
+          if (b->pairwise && !b->onion_first) {
+            layer = crypto::unwrap_pairwise(packet, *b->pairwise);
+            pairwise_layer = layer.ok();
+          }
           if (!layer) layer = crypto::unwrap_onion(packet, b->relay->epoch_key_);
+          if (!layer && b->pairwise && b->onion_first) {
+            layer = crypto::unwrap_pairwise(packet, *b->pairwise);
+            pairwise_layer = layer.ok();
+          }
+          if (pairwise_layer) ++b->pairwise_hits;
           b->layers.push_back(std::move(layer));
         }
       },
@@ -182,6 +192,7 @@ void Relay::finish_packets(InboundLink& link) {
     link.in_flight.pop_front();
     for (auto& layer : b->layers) apply_layer(layer, b->arrived);
     ack_upto = b->last_seq;
+    if (b->pairwise) link.onion_first = b->pairwise_hits * 2 < b->packets.size();
   }
   if (link.conn && !link.conn->closed()) {
     if (ack_upto != 0) {

@@ -31,6 +31,8 @@ struct Relay::PacketBatch {
   Relay* relay = nullptr;
   std::shared_ptr<InboundLink> link;
   std::optional<crypto::PairwiseKey> pairwise;  // the link's receive key, if the peer has one
+  bool onion_first = false;  // try the onion layer first (what this link mostly carried)
+  std::size_t pairwise_hits = 0;  // how many layers were pairwise, for the next batch's order
   std::vector<Bytes> packets;
   std::vector<Result<crypto::Unwrapped>> layers;
   uint64_t last_seq = 0;
@@ -43,6 +45,9 @@ struct Relay::InboundLink {
   Peer* peer = nullptr;  // known after hello
   std::unique_ptr<PacketBatch> building;
   std::deque<std::unique_ptr<PacketBatch>> in_flight;  // completed strictly in order
+  // Trial order: a link from a provider carries pairwise layers, one from a mix onion layers;
+  // trying the kind the last batch mostly had first saves a failed AEAD per packet.
+  bool onion_first = false;
 };
 
 // Submissions of one read from one submit connection, prepared on a worker thread.
