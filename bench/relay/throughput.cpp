@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "bench/relay/fake_peer.h"
@@ -45,6 +47,21 @@ long rss_kib(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   }
   return -1;
+}
+
+// CPU seconds (user + system) the process has used so far.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 double quantile(std::vector<double> v, double q) {
@@ -298,23 +315,29 @@ int unwrap(int cores, double seconds, double x25519_per_core) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   const uint64_t q0 = s.sink->packets();
   const int64_t t0 = steady_ns();
+  const double c0 = cpu_seconds(s.relay->pid());
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   const uint64_t q1 = s.sink->packets();
   const int64_t t1 = steady_ns();
+  const double c1 = cpu_seconds(s.relay->pid());
   stop = true;
   writer.join();
   const bool drained = wait_for(*s.sink, sent, 10);
   sock.shutdown_write();
   ::shutdown(sock.fd(), SHUT_RDWR);
   reader.join();
-  const double rate = static_cast<double>(q1 - q0) / (static_cast<double>(t1 - t0) / 1e9);
+  const double wall = static_cast<double>(t1 - t0) / 1e9;
+  const double rate = static_cast<double>(q1 - q0) / wall;
+  const double cores_used = (c1 - c0) / wall;
   const uint64_t lost = sent > s.sink->packets() ? sent - s.sink->packets() : 0;
   std::printf("{\"impl\":\"veil\",\"op\":\"relay_unwrap\",\"cores\":%d,\"msgs_per_s\":%.0f,"
-              "\"x25519_bound\":%.0f,\"fraction_of_bound\":%.3f,\"sent\":%llu,\"lost\":%llu,"
+              "\"x25519_bound\":%.0f,\"fraction_of_bound\":%.3f,\"relay_cpu_cores_used\":%.2f,"
+              "\"fraction_of_bound_for_cpu_used\":%.3f,\"sent\":%llu,\"lost\":%llu,"
               "\"note\":\"onion layer (1 X25519) -> replay check -> mix none -> peer; 4096 B packets; "
               "bound = X25519 ops/s on one core x cores; load generator and sink on core 0\"}\n",
-              cores, rate, bound, rate / bound, static_cast<unsigned long long>(sent),
-              static_cast<unsigned long long>(lost));
+              cores, rate, bound, rate / bound, cores_used,
+              rate / (x25519_per_core * std::max(cores_used, 1e-9)),
+              static_cast<unsigned long long>(sent), static_cast<unsigned long long>(lost));
   std::fflush(stdout);
   return drained && lost == 0 ? 0 : 1;
 }
