@@ -144,8 +144,7 @@ void Relay::on_inbound_frame(Connection& c, Bytes frame) {
     link->building->arrived = clock_.now();
   }
   link->building->last_seq = get_u64(frame.data() + 1);
-  frame.erase(frame.begin(), frame.begin() + 9);
-  link->building->packets.push_back(std::move(frame));
+  link->building->packets.push_back(std::move(frame));  // still carries the 9-byte link header
 }
 
 void Relay::on_inbound_read_done(Connection& c) {
@@ -160,7 +159,8 @@ void Relay::on_inbound_read_done(Connection& c) {
       [](uv_work_t* req) {
         auto* b = static_cast<PacketBatch*>(req->data);
         b->layers.reserve(b->packets.size());
-        for (const Bytes& packet : b->packets) {
+        for (const Bytes& frame : b->packets) {
+          const ByteView packet = ByteView(frame).subspan(9);
           Result<crypto::Unwrapped> layer = Error::decryption_failed;
           bool pairwise_layer = false;
           if (b->pairwise && !b->onion_first) {

@@ -33,7 +33,7 @@ struct Relay::PacketBatch {
   std::optional<crypto::PairwiseKey> pairwise;  // the link's receive key, if the peer has one
   bool onion_first = false;  // try the onion layer first (what this link mostly carried)
   std::size_t pairwise_hits = 0;  // how many layers were pairwise, for the next batch's order
-  std::vector<Bytes> packets;
+  std::vector<Bytes> packets;  // whole packet frames: type, sequence number, packet
   std::vector<Result<crypto::Unwrapped>> layers;
   uint64_t last_seq = 0;
   Micros arrived = 0;
