@@ -71,3 +71,81 @@ Result<Bytes> aes256_gcm_siv_decrypt(ByteView key32, ByteView nonce12, ByteView 
 }
 
 }  // namespace veil::crypto
+
+namespace veil::crypto {
+namespace {
+
+// One ChaCha20-Poly1305 handle per thread, re-keyed for every message and cleared after it, so no
+// key outlives the call (opening a handle per message costs more than the cipher on short input).
+class ChaChaPoly {
+ public:
+  ChaChaPoly() {
+    ensure_initialized();
+    if (gcry_cipher_open(&hd_, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0) != 0) std::abort();
+  }
+  ~ChaChaPoly() { gcry_cipher_close(hd_); }
+  ChaChaPoly(const ChaChaPoly&) = delete;
+  ChaChaPoly& operator=(const ChaChaPoly&) = delete;
+
+  gcry_cipher_hd_t start(ByteView key32, ByteView nonce12, ByteView aad) {
+    if (key32.size() != kChaChaPolyKeySize || nonce12.size() != kChaChaPolyNonceSize ||
+        gcry_cipher_setkey(hd_, key32.data(), key32.size()) != 0 ||
+        gcry_cipher_setiv(hd_, nonce12.data(), nonce12.size()) != 0 ||
+        (!aad.empty() && gcry_cipher_authenticate(hd_, aad.data(), aad.size()) != 0)) {
+      std::abort();  // wrong key or nonce length (misuse) or a broken libgcrypt
+    }
+    return hd_;
+  }
+  // Replaces the key (and the Poly1305 state derived from it) with zeros.
+  void clear() {
+    static const uint8_t kZeroKey[kChaChaPolyKeySize] = {};
+    gcry_cipher_setkey(hd_, kZeroKey, sizeof kZeroKey);
+    gcry_cipher_reset(hd_);
+  }
+
+ private:
+  gcry_cipher_hd_t hd_ = nullptr;
+};
+
+ChaChaPoly& chacha_poly() {
+  thread_local ChaChaPoly handle;
+  return handle;
+}
+
+}  // namespace
+
+void chacha20poly1305_seal(ByteView key32, ByteView nonce12, ByteView aad, std::span<uint8_t> data,
+                           std::span<uint8_t, kChaChaPolyTagSize> tag) {
+  ChaChaPoly& c = chacha_poly();
+  gcry_cipher_hd_t hd = c.start(key32, nonce12, aad);
+  if ((!data.empty() && gcry_cipher_encrypt(hd, data.data(), data.size(), nullptr, 0) != 0) ||
+      gcry_cipher_gettag(hd, tag.data(), tag.size()) != 0) {
+    std::abort();
+  }
+  c.clear();
+}
+
+Error chacha20poly1305_open(ByteView key32, ByteView nonce12, ByteView aad, ByteView ciphertext,
+                            ByteView tag, std::initializer_list<std::span<uint8_t>> outputs) {
+  std::size_t total = 0;
+  for (auto out : outputs) total += out.size();
+  if (total != ciphertext.size()) std::abort();  // misuse
+  ChaChaPoly& c = chacha_poly();
+  gcry_cipher_hd_t hd = c.start(key32, nonce12, aad);
+  bool ok = tag.size() == kChaChaPolyTagSize;
+  std::size_t at = 0;
+  for (auto out : outputs) {
+    if (out.empty()) continue;
+    if (gcry_cipher_decrypt(hd, out.data(), out.size(), ciphertext.data() + at, out.size()) != 0) {
+      ok = false;
+    }
+    at += out.size();
+  }
+  if (ok && gcry_cipher_checktag(hd, tag.data(), tag.size()) != 0) ok = false;
+  c.clear();
+  if (ok) return Error::ok;
+  for (auto out : outputs) wipe(out);
+  return Error::decryption_failed;
+}
+
+}  // namespace veil::crypto

@@ -1,48 +1,66 @@
-// RFC 5869 extract-then-expand over libsodium's incremental HMAC-SHA256.
+// RFC 5869 extract-then-expand over libgcrypt's HMAC-SHA256 (which uses the CPU's SHA extensions).
 #include "crypto/kdf.h"
 
-#include <sodium.h>
+#include <gcrypt.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 
+#include "crypto/init.h"
+
 namespace veil::crypto {
+namespace {
+
+gcry_buffer_t piece(ByteView b) {
+  gcry_buffer_t g{};
+  g.data = const_cast<uint8_t*>(b.data());  // libgcrypt only reads it
+  g.len = b.size();
+  return g;
+}
+
+// HMAC-SHA256 keyed with pieces[0] over the concatenation of pieces[1..n).
+void hmac_pieces(const gcry_buffer_t* pieces, int n, uint8_t* out32) {
+  if (gcry_md_hash_buffers(GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC, out32,
+                           const_cast<gcry_buffer_t*>(pieces), n) != 0) {
+    std::abort();  // only reachable on a broken libgcrypt
+  }
+}
+
+}  // namespace
 
 void hmac_sha256(ByteView key, ByteView data, std::span<uint8_t, 32> out) {
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, key.data(), key.size());
-  crypto_auth_hmacsha256_update(&st, data.data(), data.size());
-  crypto_auth_hmacsha256_final(&st, out.data());
-  sodium_memzero(&st, sizeof st);
+  ensure_initialized();
+  const gcry_buffer_t pieces[2] = {piece(key), piece(data)};
+  hmac_pieces(pieces, 2, out.data());
 }
 
 void hkdf_sha256(std::initializer_list<ByteView> ikm_parts, ByteView salt, ByteView info,
                  std::span<uint8_t> out) {
   if (out.empty() || out.size() > kHkdfMaxOutput) std::abort();  // API misuse
+  if (ikm_parts.size() > kHkdfMaxIkmParts) std::abort();          // API misuse
+  ensure_initialized();
   static const uint8_t kZeroSalt[32] = {};
   if (salt.empty()) salt = ByteView(kZeroSalt, sizeof kZeroSalt);
 
+  std::array<gcry_buffer_t, 1 + kHkdfMaxIkmParts> pieces{};
+  int n = 0;
+  pieces[n++] = piece(salt);
+  for (ByteView part : ikm_parts) pieces[n++] = piece(part);
   Wiped<32> prk;
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, salt.data(), salt.size());
-  for (ByteView part : ikm_parts) crypto_auth_hmacsha256_update(&st, part.data(), part.size());
-  crypto_auth_hmacsha256_final(&st, prk.data());
+  hmac_pieces(pieces.data(), n, prk.data());
 
+  // T(i) = HMAC(PRK, T(i-1) || info || i), T(0) empty.
   Wiped<32> t;
-  std::size_t t_len = 0;
   std::size_t done = 0;
   for (uint8_t counter = 1; done < out.size(); ++counter) {
-    crypto_auth_hmacsha256_init(&st, prk.data(), prk.size());
-    crypto_auth_hmacsha256_update(&st, t.data(), t_len);
-    crypto_auth_hmacsha256_update(&st, info.data(), info.size());
-    crypto_auth_hmacsha256_update(&st, &counter, 1);
-    crypto_auth_hmacsha256_final(&st, t.data());
-    t_len = 32;
-    const std::size_t n = std::min<std::size_t>(32, out.size() - done);
-    std::copy_n(t.data(), n, out.data() + done);
-    done += n;
+    const gcry_buffer_t expand[4] = {piece(prk), piece(ByteView(t.data(), counter == 1 ? 0 : 32)),
+                                     piece(info), piece(ByteView(&counter, 1))};
+    hmac_pieces(expand, 4, t.data());
+    const std::size_t take = std::min<std::size_t>(32, out.size() - done);
+    std::copy_n(t.data(), take, out.data() + done);
+    done += take;
   }
-  sodium_memzero(&st, sizeof st);
 }
 
 }  // namespace veil::crypto

@@ -1,4 +1,4 @@
-// Packet layers over libsodium: X25519 + HKDF layer secrets, ChaCha20-Poly1305, Sphinx filler.
+// Packet layers: X25519 + HKDF layer secrets, ChaCha20-Poly1305 (libgcrypt), Sphinx filler.
 #include "crypto/packet_layer.h"
 
 #include <sodium.h>
@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "crypto/cipher.h"
 #include "crypto/init.h"
 #include "crypto/kdf.h"
 
@@ -18,12 +19,12 @@ constexpr std::size_t kSealedOffset = kPacketHeadSize + kPacketTagSize;  // 48: 
 constexpr uint8_t kZeroNonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {};
 
 static_assert(kLayerOverhead == kSealedOffset + kRoutingSize);
-static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == kPacketTagSize);
-static_assert(crypto_aead_chacha20poly1305_ietf_KEYBYTES == 32);
+static_assert(kChaChaPolyTagSize == kPacketTagSize);
+static_assert(kChaChaPolyNonceSize == sizeof kZeroNonce);
 
 // okm = k (32) || pad_seed (32) || replay_tag (16).
 using Okm = Wiped<kOkmSize>;
-const uint8_t* aead_key(const Okm& okm) { return okm.data(); }
+ByteView aead_key(const Okm& okm) { return ByteView(okm.data(), kChaChaPolyKeySize); }
 const uint8_t* pad_seed(const Okm& okm) { return okm.data() + 32; }
 
 void onion_okm(ByteView shared, ByteView head, ByteView hop_public, Okm& okm) {
@@ -46,7 +47,7 @@ void xor_aead_keystream(const Okm& okm, std::size_t offset, std::span<uint8_t> b
   const std::size_t skip = offset % 64;
   const auto counter = static_cast<uint32_t>(1 + offset / 64);
   crypto_stream_chacha20_ietf_xor_ic(block, block, skip + buf.size(), kZeroNonce, counter,
-                                     aead_key(okm));
+                                     aead_key(okm).data());
   for (std::size_t i = 0; i < buf.size(); ++i) buf[i] ^= block[skip + i];
   sodium_memzero(block, sizeof block);
 }
@@ -59,11 +60,9 @@ void write_routing(uint8_t* at, HopCommand command, const RelayId* next_hop) {
 
 // Encrypts M = packet[48 .. P) in place under aad = head, tag into packet[32 .. 48).
 void seal_layer(uint8_t* packet, std::size_t packet_size, const Okm& okm) {
-  uint8_t* m = packet + kSealedOffset;
-  const std::size_t m_len = packet_size - kSealedOffset;
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(m, packet + kPacketHeadSize, nullptr, m, m_len,
-                                                     packet, kPacketHeadSize, nullptr, kZeroNonce,
-                                                     aead_key(okm));
+  chacha20poly1305_seal(aead_key(okm), kZeroNonce, ByteView(packet, kPacketHeadSize),
+                        std::span<uint8_t>(packet + kSealedOffset, packet_size - kSealedOffset),
+                        std::span<uint8_t, kPacketTagSize>(packet + kPacketHeadSize, kPacketTagSize));
 }
 
 bool valid_final(HopCommand c) {
@@ -78,37 +77,39 @@ bool all_zero(const uint8_t* p, std::size_t n) {
 
 bool valid_size(std::size_t p) { return p >= kMinPacketSize && p <= kMaxPacketSize; }
 
-// Steps 2, 4 and 5 of unwrapping, once okm is known.
+// Steps 2, 4 and 5 of unwrapping, once okm is known. M = routing || rest: the rest is decrypted
+// straight to the front of `inner`, so a forwarded packet is rest || pad without a move. Nothing
+// depends on the plaintext before the tag is checked.
 Result<Unwrapped> open_layer(ByteView packet, const Okm& okm) {
   const std::size_t size = packet.size();
-  const std::size_t m_len = size - kSealedOffset;
+  const std::size_t rest = size - kLayerOverhead;
   Unwrapped u;
   u.inner.resize(size);
-  uint8_t* m = u.inner.data();
-  if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-          m, nullptr, packet.data() + kSealedOffset, m_len, packet.data() + kPacketHeadSize,
-          packet.data(), kPacketHeadSize, kZeroNonce, aead_key(okm)) != 0) {
+  std::array<uint8_t, kRoutingSize> routing{};
+  if (chacha20poly1305_open(aead_key(okm), kZeroNonce, packet.first(kPacketHeadSize),
+                            packet.subspan(kSealedOffset),
+                            packet.subspan(kPacketHeadSize, kPacketTagSize),
+                            {std::span<uint8_t>(routing), std::span<uint8_t>(u.inner.data(), rest)}) !=
+      Error::ok) {
     return Error::decryption_failed;
   }
   std::memcpy(u.replay_tag.data(), okm.data() + 64, kReplayTagSize);
-  const uint8_t command = m[0];
-  if (!all_zero(m + 1 + kRelayIdSize, kRoutingSize - 1 - kRelayIdSize)) return Error::malformed;
-  const auto hop_command = static_cast<HopCommand>(command);
+  const uint8_t* r = routing.data();
+  if (!all_zero(r + 1 + kRelayIdSize, kRoutingSize - 1 - kRelayIdSize)) return Error::malformed;
+  const auto hop_command = static_cast<HopCommand>(r[0]);
   if (hop_command == HopCommand::forward) {
     u.command = hop_command;
-    std::memcpy(u.next_hop.data(), m + 1, kRelayIdSize);
-    // next packet = body || pad
-    std::memmove(m, m + kRoutingSize, size - kLayerOverhead);
-    write_pad(okm, m + size - kLayerOverhead);
+    std::memcpy(u.next_hop.data(), r + 1, kRelayIdSize);
+    write_pad(okm, u.inner.data() + rest);  // next packet = rest || pad
     return u;
   }
-  if (!valid_final(hop_command) || !all_zero(m + 1, kRelayIdSize)) return Error::malformed;
+  if (!valid_final(hop_command) || !all_zero(r + 1, kRelayIdSize)) return Error::malformed;
   u.command = hop_command;
-  const uint8_t* l = m + kRoutingSize;
+  const uint8_t* l = u.inner.data();
   const std::size_t len = std::size_t{l[0]} << 24 | std::size_t{l[1]} << 16 |
                           std::size_t{l[2]} << 8 | std::size_t{l[3]};
-  if (len > size - kLayerOverhead - kLenSize) return Error::malformed;
-  std::memmove(m, l + kLenSize, len);
+  if (len > rest - kLenSize) return Error::malformed;
+  std::memmove(u.inner.data(), l + kLenSize, len);
   u.inner.resize(len);
   return u;
 }

@@ -106,6 +106,7 @@ RelayConfig parse_config(const std::string& text) {
       c.cover.alarm_latency = static_cast<Micros>(get_or<double>(*cv, "alarm_latency_ms", 5000) * 1000);
     }
     c.per_peer_queue = get_or<std::size_t>(j, "per_peer_queue", c.per_peer_queue);
+    c.crypto_workers = get_or<unsigned>(j, "crypto_workers", c.crypto_workers);
     c.max_replay_entries = get_or<std::size_t>(j, "max_replay_entries", c.max_replay_entries);
     c.deliver_retry = static_cast<Micros>(get_or<double>(j, "deliver_retry_ms", 2000) * 1000);
     c.metrics_file = get_or<std::string>(j, "metrics_file", "");
@@ -141,6 +142,7 @@ RelayConfig parse_config(const std::string& text) {
   if (c.packet_size < crypto::kMinPacketSize || c.packet_size > crypto::kMaxPacketSize) {
     bad("packet_size", "must be within 512..65536");
   }
+  if (c.crypto_workers > 128) bad("crypto_workers", "must be within 0..128 (0: one per CPU)");
   if (c.timestamp_quantum_ms <= 0) bad("timestamp_quantum_ms", "must be positive");
   if (!c.peer_listen.enabled()) bad("peer_listen", "required");
   if (!c.provider.empty() && !c.deliver_to.enabled()) bad("deliver_to", "required for a provider relay");

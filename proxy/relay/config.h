@@ -59,6 +59,7 @@ struct RelayConfig {
   MixConfig mix;
   CoverConfig cover;
   std::size_t per_peer_queue = 50'000;
+  unsigned crypto_workers = 0;  // threads that unwrap and seal; 0 = the CPUs the relay may run on
   std::size_t max_replay_entries = 10'000'000;  // per epoch; about 31 B each (~300 MB when full)
   Micros deliver_retry = 2'000'000;
   std::map<std::string, RecipientAccess> recipients;  // service id -> access

@@ -1,11 +1,14 @@
 // veil-relay: runs one relay from a JSON config until SIGINT/SIGTERM.
+#include <sched.h>
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <string>
 
 #include "proxy/relay/relay.h"
 #include "proxy/relay/system_clock.h"
@@ -19,6 +22,20 @@ veil::crypto::KeyPair load_key(const std::string& path) {
   veil::wipe(raw);
   if (!key) throw std::runtime_error("epoch_key_file " + path + ": not a 32-byte private key");
   return veil::crypto::KeyPair::from_private(std::move(*key));
+}
+
+// libuv sizes its worker pool from UV_THREADPOOL_SIZE when the first work item is queued. The
+// config wins; otherwise an operator's UV_THREADPOOL_SIZE; otherwise one worker per CPU this process
+// may run on (more workers than CPUs only adds context switches to the crypto).
+void size_crypto_workers(unsigned configured) {
+  if (configured == 0 && std::getenv("UV_THREADPOOL_SIZE") != nullptr) return;
+  unsigned n = configured;
+  if (n == 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    n = ::sched_getaffinity(0, sizeof set, &set) == 0 ? static_cast<unsigned>(CPU_COUNT(&set)) : 1;
+  }
+  ::setenv("UV_THREADPOOL_SIZE", std::to_string(std::max(1u, n)).c_str(), 1);
 }
 
 struct SignalContext {
@@ -46,6 +63,7 @@ int main(int argc, char** argv) {
   try {
     veil::relay::RelayConfig config = veil::relay::load_config(config_path);
     veil::crypto::KeyPair key = load_key(config.epoch_key_file);
+    size_crypto_workers(config.crypto_workers);
     uv_loop_t* loop = uv_default_loop();
     veil::relay::SystemClock clock;
     veil::relay::MemoryJournal journal;

@@ -1,4 +1,5 @@
-// AES-256-GCM-SIV against RFC 8452 Appendix C.2 and AES-256-CTR against NIST SP 800-38A F.5.5/F.5.6.
+// AES-256-GCM-SIV against RFC 8452 Appendix C.2, AES-256-CTR against NIST SP 800-38A F.5.5/F.5.6 and
+// ChaCha20-Poly1305 against RFC 8439 §2.8.2.
 #include <boost/test/unit_test.hpp>
 
 #include "crypto/cipher.h"
@@ -40,9 +41,80 @@ const GcmSivVector kGcmSiv[] = {
      "0df9e308678244c44bc0fd3dc6628dfe55ebb0b9fb2295c8c2"},
 };
 
+// RFC 8439 §2.8.2 (AEAD_CHACHA20_POLY1305).
+constexpr const char* kPolyKey = "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
+constexpr const char* kPolyNonce = "070000004041424344454647";
+constexpr const char* kPolyAad = "50515253c0c1c2c3c4c5c6c7";
+constexpr const char* kPolyPlaintext =
+    "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, "
+    "sunscreen would be it.";
+constexpr const char* kPolyCiphertext =
+    "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b"
+    "1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+    "3ff4def08e4b7a9de576d26586cec64b6116";
+constexpr const char* kPolyTag = "1ae10b594f09e26a7e902ecbd0600691";
+
+Bytes poly_plaintext() {
+  const std::string s(kPolyPlaintext);
+  return Bytes(s.begin(), s.end());
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(cipher)
+
+BOOST_AUTO_TEST_CASE(chacha20poly1305_rfc8439_seal_matches) {
+  Bytes data = poly_plaintext();
+  std::array<uint8_t, kChaChaPolyTagSize> tag{};
+  chacha20poly1305_seal(unhex(kPolyKey), unhex(kPolyNonce), unhex(kPolyAad), data, tag);
+  BOOST_TEST(hexs(data) == kPolyCiphertext);
+  BOOST_TEST(hexs(tag) == kPolyTag);
+}
+
+BOOST_AUTO_TEST_CASE(chacha20poly1305_rfc8439_open_any_split) {
+  const Bytes ct = unhex(kPolyCiphertext);
+  for (std::size_t split : {std::size_t{0}, std::size_t{1}, std::size_t{32}, std::size_t{63},
+                            std::size_t{64}, std::size_t{65}, ct.size()}) {
+    BOOST_TEST_CONTEXT("split at " << split) {
+      Bytes a(split), b(ct.size() - split);
+      BOOST_TEST_REQUIRE(chacha20poly1305_open(unhex(kPolyKey), unhex(kPolyNonce), unhex(kPolyAad),
+                                               ct, unhex(kPolyTag), {a, b}) == Error::ok);
+      append(a, b);
+      BOOST_TEST(a == poly_plaintext());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(chacha20poly1305_rejects_changes_and_wipes_output) {
+  const Bytes ct = unhex(kPolyCiphertext);
+  const Bytes tag = unhex(kPolyTag);
+  auto open = [&](Bytes key, Bytes nonce, Bytes aad, Bytes c, Bytes t) {
+    Bytes out(c.size());
+    const Error e = chacha20poly1305_open(key, nonce, aad, c, t, {out});
+    if (e != Error::ok) BOOST_TEST((out == Bytes(c.size(), 0)));
+    return e;
+  };
+  BOOST_TEST(open(unhex(kPolyKey), unhex(kPolyNonce), unhex(kPolyAad), ct, tag) == Error::ok);
+  for (std::size_t bit = 0; bit < ct.size() * 8; bit += 7) {
+    Bytes c = ct;
+    c[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    BOOST_TEST(open(unhex(kPolyKey), unhex(kPolyNonce), unhex(kPolyAad), c, tag) ==
+               Error::decryption_failed);
+  }
+  Bytes t = tag, k = unhex(kPolyKey), n = unhex(kPolyNonce), a = unhex(kPolyAad);
+  t[15] ^= 0x80;
+  k[0] ^= 1;
+  n[11] ^= 1;
+  a[0] ^= 1;
+  BOOST_TEST(open(unhex(kPolyKey), unhex(kPolyNonce), unhex(kPolyAad), ct, t) == Error::decryption_failed);
+  BOOST_TEST(open(k, unhex(kPolyNonce), unhex(kPolyAad), ct, tag) == Error::decryption_failed);
+  BOOST_TEST(open(unhex(kPolyKey), n, unhex(kPolyAad), ct, tag) == Error::decryption_failed);
+  BOOST_TEST(open(unhex(kPolyKey), unhex(kPolyNonce), a, ct, tag) == Error::decryption_failed);
+  BOOST_TEST(open(unhex(kPolyKey), unhex(kPolyNonce), unhex(kPolyAad), ct, Bytes(tag.begin(), tag.end() - 1)) ==
+             Error::decryption_failed);
+  // A failed open leaves no state behind: the next message still opens.
+  BOOST_TEST(open(unhex(kPolyKey), unhex(kPolyNonce), unhex(kPolyAad), ct, tag) == Error::ok);
+}
 
 BOOST_AUTO_TEST_CASE(gcm_siv_rfc8452_encrypt_matches) {
   for (const auto& v : kGcmSiv) {
