@@ -7,27 +7,14 @@
 
 namespace veil::bench {
 
-PacketSink::PacketSink(std::size_t packet_size) : server_(0), packet_size_(packet_size) {
-  acceptor_ = std::thread([this] {
-    while (auto s = server_.accept()) {
-      if (stop_) break;
-      std::lock_guard<std::mutex> lock(mu_);
-      fds_.push_back(s->fd());
-      threads_.emplace_back([this, sock = std::move(*s)]() mutable { serve(std::move(sock)); });
-    }
+PacketSink::PacketSink(std::size_t packet_size) : packet_size_(packet_size) {
+  loop_.start([this](sim::Socket s) {
+    const int fd = s.fd();
+    loop_.spawn({fd}, [this, sock = std::move(s)]() mutable { serve(std::move(sock)); });
   });
 }
 
-PacketSink::~PacketSink() {
-  stop_ = true;
-  server_.close();
-  acceptor_.join();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-  }
-  for (auto& t : threads_) t.join();
-}
+PacketSink::~PacketSink() { loop_.stop(); }
 
 std::vector<int64_t> PacketSink::arrivals() const {
   std::lock_guard<std::mutex> lock(mu_);

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/sim/accept_loop.h"
 #include "proxy/sim/socket.h"
 
 namespace veil::bench {
@@ -16,7 +17,7 @@ class PacketSink {
  public:
   explicit PacketSink(std::size_t packet_size);
   ~PacketSink();
-  uint16_t port() const { return server_.port(); }
+  uint16_t port() const { return loop_.port(); }
   uint64_t packets() const { return packets_; }
   uint64_t bad_size() const { return bad_size_; }
   // Arrival times of packets (steady clock, ns), recorded only while `record` is on.
@@ -25,17 +26,13 @@ class PacketSink {
 
  private:
   void serve(sim::Socket s);
-  sim::ServerSocket server_;
+  sim::AcceptLoop loop_;
   std::size_t packet_size_;
   std::atomic<uint64_t> packets_{0};
   std::atomic<uint64_t> bad_size_{0};
   std::atomic<bool> record_{false};
   mutable std::mutex mu_;
   std::vector<int64_t> arrivals_;
-  std::thread acceptor_;
-  std::vector<std::thread> threads_;
-  std::atomic<bool> stop_{false};
-  std::vector<int> fds_;
 };
 
 inline int64_t steady_ns() {

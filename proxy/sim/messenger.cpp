@@ -9,31 +9,16 @@
 namespace veil::sim {
 
 DeliverServer::DeliverServer(uint16_t port, Handler on_delivery)
-    : server_(port), on_delivery_(std::move(on_delivery)) {
-  acceptor_ = std::thread([this] {
-    while (auto s = server_.accept()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) break;
-      fds_.push_back(s->fd());
-      threads_.emplace_back([this, sock = std::move(*s)]() mutable { serve(std::move(sock)); });
-    }
+    : loop_(port), on_delivery_(std::move(on_delivery)) {
+  loop_.start([this](Socket s) {
+    const int fd = s.fd();
+    loop_.spawn({fd}, [this, sock = std::move(s)]() mutable { serve(std::move(sock)); });
   });
 }
 
 DeliverServer::~DeliverServer() { stop(); }
 
-void DeliverServer::stop() {
-  if (stopping_.exchange(true)) return;
-  server_.close();
-  if (acceptor_.joinable()) acceptor_.join();
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-    threads.swap(threads_);
-  }
-  for (auto& t : threads) t.join();
-}
+void DeliverServer::stop() { loop_.stop(); }
 
 void DeliverServer::serve(Socket s) {
   while (auto frame = s.recv_frame()) {

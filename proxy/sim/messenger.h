@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy/sim/accept_loop.h"
 #include "proxy/sim/socket.h"
 #include "relay.pb.h"
 
@@ -23,7 +24,7 @@ class DeliverServer {
   ~DeliverServer();
   DeliverServer(const DeliverServer&) = delete;
   DeliverServer& operator=(const DeliverServer&) = delete;
-  uint16_t port() const { return server_.port(); }
+  uint16_t port() const { return loop_.port(); }
   // While true, deliveries are handed over but not acknowledged (to exercise retries).
   void withhold_acks(bool on) { withhold_ = on; }
   uint64_t frames() const { return frames_; }
@@ -31,15 +32,11 @@ class DeliverServer {
 
  private:
   void serve(Socket s);
-  ServerSocket server_;
+  AcceptLoop loop_;
   Handler on_delivery_;
-  std::mutex mu_;
-  std::vector<std::thread> threads_;
-  std::vector<int> fds_;
-  std::thread acceptor_;
+  std::mutex mu_;  // one on_delivery_ call at a time
   std::atomic<bool> withhold_{false};
   std::atomic<uint64_t> frames_{0};
-  std::atomic<bool> stopping_{false};
 };
 
 // A pipelined submit connection: send() does not wait; answers arrive on a reader thread.

@@ -8,65 +8,49 @@
 namespace veil::sim {
 
 Tap::Tap(uint16_t target_port, bool keep_bytes, bool keep_streams)
-    : server_(0), target_(target_port), keep_bytes_(keep_bytes), keep_streams_(keep_streams) {
-  acceptor_ = std::thread([this] {
-    while (auto s = server_.accept()) {
-      if (stopping_) break;
-      Socket up;
-      try {
-        up = Socket::connect_tcp(target_);
-      } catch (const std::exception&) {
-        continue;
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      auto upstream = std::make_unique<Socket>(std::move(up));
-      Socket* up_raw = upstream.get();
-      fds_.push_back(s->fd());
-      fds_.push_back(up_raw->fd());
-      last_upstream_ = up_raw;
-      // Backward direction (acks): raw copy.
-      const int down_fd = s->fd();
-      threads_.emplace_back([this, up_raw, down_fd] {
-        uint8_t buf[65536];
-        for (;;) {
-          const long n = up_raw->recv_some(buf, sizeof buf);
-          if (n <= 0) break;
-          if (keep_streams_) {
-            std::lock_guard<std::mutex> stream_lock(mu_);
-            append(backward_stream_, ByteView(buf, static_cast<std::size_t>(n)));
-          }
-          long done = 0;
-          while (done < n) {
-            const ssize_t w = ::send(down_fd, buf + done, static_cast<std::size_t>(n - done), MSG_NOSIGNAL);
-            if (w <= 0) break;
-            done += w;
-          }
-          if (done < n) break;
-        }
-        ::shutdown(down_fd, SHUT_RDWR);
-      });
-      threads_.emplace_back([this, sock = std::move(*s), up_raw]() mutable {
-        pump_forward(std::move(sock), up_raw);
-      });
-      upstreams_.push_back(std::move(upstream));
+    : target_(target_port), keep_bytes_(keep_bytes), keep_streams_(keep_streams) {
+  loop_.start([this](Socket s) {
+    Socket up;
+    try {
+      up = Socket::connect_tcp(target_);
+    } catch (const std::exception&) {
+      return;
     }
+    Socket* up_raw = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      upstreams_.push_back(std::make_unique<Socket>(std::move(up)));
+      up_raw = upstreams_.back().get();
+      last_upstream_ = up_raw;
+    }
+    // Backward direction (acks): raw copy.
+    const int down_fd = s.fd();
+    loop_.spawn({down_fd, up_raw->fd()}, [this, up_raw, down_fd] {
+      uint8_t buf[65536];
+      for (;;) {
+        const long n = up_raw->recv_some(buf, sizeof buf);
+        if (n <= 0) break;
+        if (keep_streams_) {
+          std::lock_guard<std::mutex> stream_lock(mu_);
+          append(backward_stream_, ByteView(buf, static_cast<std::size_t>(n)));
+        }
+        long done = 0;
+        while (done < n) {
+          const ssize_t w = ::send(down_fd, buf + done, static_cast<std::size_t>(n - done), MSG_NOSIGNAL);
+          if (w <= 0) break;
+          done += w;
+        }
+        if (done < n) break;
+      }
+      ::shutdown(down_fd, SHUT_RDWR);
+    });
+    loop_.spawn({}, [this, sock = std::move(s), up_raw]() mutable { pump_forward(std::move(sock), up_raw); });
   });
 }
 
 Tap::~Tap() { stop(); }
 
-void Tap::stop() {
-  if (stopping_.exchange(true)) return;
-  server_.close();
-  if (acceptor_.joinable()) acceptor_.join();
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-    threads.swap(threads_);
-  }
-  for (auto& t : threads) t.join();
-}
+void Tap::stop() { loop_.stop(); }
 
 void Tap::pump_forward(Socket from, Socket* to) {
   while (auto frame = from.recv_frame()) {

@@ -7,9 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <thread>
+#include <memory>
 #include <vector>
 
+#include "proxy/sim/accept_loop.h"
 #include "proxy/sim/socket.h"
 
 namespace veil::sim {
@@ -29,7 +30,7 @@ class Tap {
   ~Tap();
   Tap(const Tap&) = delete;
   Tap& operator=(const Tap&) = delete;
-  uint16_t port() const { return server_.port(); }
+  uint16_t port() const { return loop_.port(); }
 
   // Packets seen in the forward direction (dialer -> listener), in order.
   std::vector<TappedPacket> packets() const;
@@ -52,7 +53,7 @@ class Tap {
 
  private:
   void pump_forward(Socket from, Socket* to);
-  ServerSocket server_;
+  AcceptLoop loop_;
   std::atomic<uint16_t> target_;
   bool keep_bytes_;
   bool keep_streams_;
@@ -62,13 +63,9 @@ class Tap {
   std::function<bool(const Bytes&)> filter_;
   Bytes forward_stream_;
   Bytes backward_stream_;
-  std::vector<std::thread> threads_;
   std::vector<std::unique_ptr<Socket>> upstreams_;
-  std::vector<int> fds_;
   Socket* last_upstream_ = nullptr;
   uint64_t last_seq_ = 0;
-  std::thread acceptor_;
-  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace veil::sim
