@@ -212,7 +212,9 @@ PipelineResult run_submitter(uint16_t port, const std::vector<Bytes>& frames, st
   while (!stop) {
     if (rate_per_s > 0) {
       const auto due = start + static_cast<int64_t>(static_cast<double>(r.sent) * 1e9 / rate_per_s);
-      while (steady_ns() < due && !stop) std::this_thread::yield();
+      // Sleep rather than spin: the sink that timestamps arrivals shares this core.
+      const int64_t wait = due - steady_ns();
+      if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
       if (send_times) send_times->push_back(steady_ns());
       if (!sock.send_all(frames[i++ % frames.size()])) break;
       ++r.sent;
