@@ -96,10 +96,17 @@ class ChaChaPoly {
     }
     return hd_;
   }
-  // Replaces the key (and the Poly1305 state derived from it) with zeros.
+  // Leaves nothing of the last message in the handle: the key (and libgcrypt's copy of the keyed
+  // context), the buffered keystream block and the last tag are all replaced by values derived
+  // from an all-zero key and nonce.
   void clear() {
-    static const uint8_t kZeroKey[kChaChaPolyKeySize] = {};
-    gcry_cipher_setkey(hd_, kZeroKey, sizeof kZeroKey);
+    static const uint8_t kZero[kChaChaPolyKeySize] = {};
+    uint8_t scratch[64] = {};
+    uint8_t tag[kChaChaPolyTagSize];
+    gcry_cipher_setkey(hd_, kZero, sizeof kZero);
+    gcry_cipher_setiv(hd_, kZero, kChaChaPolyNonceSize);
+    gcry_cipher_encrypt(hd_, scratch, sizeof scratch, nullptr, 0);
+    gcry_cipher_gettag(hd_, tag, sizeof tag);
     gcry_cipher_reset(hd_);
   }
 

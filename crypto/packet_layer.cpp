@@ -85,11 +85,12 @@ Result<Unwrapped> open_layer(ByteView packet, const Okm& okm) {
   const std::size_t rest = size - kLayerOverhead;
   Unwrapped u;
   u.inner.resize(size);
-  std::array<uint8_t, kRoutingSize> routing{};
+  Wiped<kRoutingSize> routing;
   if (chacha20poly1305_open(aead_key(okm), kZeroNonce, packet.first(kPacketHeadSize),
                             packet.subspan(kSealedOffset),
                             packet.subspan(kPacketHeadSize, kPacketTagSize),
-                            {std::span<uint8_t>(routing), std::span<uint8_t>(u.inner.data(), rest)}) !=
+                            {std::span<uint8_t>(routing.data(), kRoutingSize),
+                             std::span<uint8_t>(u.inner.data(), rest)}) !=
       Error::ok) {
     return Error::decryption_failed;
   }

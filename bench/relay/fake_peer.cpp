@@ -9,8 +9,8 @@ namespace veil::bench {
 
 PacketSink::PacketSink(std::size_t packet_size) : packet_size_(packet_size) {
   loop_.start([this](sim::Socket s) {
-    const int fd = s.fd();
-    loop_.spawn({fd}, [this, sock = std::move(s)]() mutable { serve(std::move(sock)); });
+    auto sock = std::make_shared<sim::Socket>(std::move(s));
+    loop_.spawn({sock}, [this, sock] { serve(*sock); });
   });
 }
 
@@ -21,7 +21,7 @@ std::vector<int64_t> PacketSink::arrivals() const {
   return arrivals_;
 }
 
-void PacketSink::serve(sim::Socket s) {
+void PacketSink::serve(sim::Socket& s) {
   // Frames: u32 length || body; packet bodies are 0x02 || u64 seq || packet.
   std::vector<uint8_t> buf(1 << 20);
   std::size_t have = 0;

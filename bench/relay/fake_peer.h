@@ -25,7 +25,7 @@ class PacketSink {
   std::vector<int64_t> arrivals() const;
 
  private:
-  void serve(sim::Socket s);
+  void serve(sim::Socket& s);
   sim::AcceptLoop loop_;
   std::size_t packet_size_;
   std::atomic<uint64_t> packets_{0};

@@ -1,8 +1,8 @@
 // veil-relay: runs one relay from a JSON config until SIGINT/SIGTERM.
-#include <sched.h>
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -26,15 +26,11 @@ veil::crypto::KeyPair load_key(const std::string& path) {
 
 // libuv sizes its worker pool from UV_THREADPOOL_SIZE when the first work item is queued. The
 // config wins; otherwise an operator's UV_THREADPOOL_SIZE; otherwise one worker per CPU this process
-// may run on (more workers than CPUs only adds context switches to the crypto).
+// may run on (libuv's count, from the affinity mask; more workers than CPUs only add context
+// switches to CPU-bound work).
 void size_crypto_workers(unsigned configured) {
   if (configured == 0 && std::getenv("UV_THREADPOOL_SIZE") != nullptr) return;
-  unsigned n = configured;
-  if (n == 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    n = ::sched_getaffinity(0, sizeof set, &set) == 0 ? static_cast<unsigned>(CPU_COUNT(&set)) : 1;
-  }
+  const unsigned n = configured != 0 ? configured : uv_available_parallelism();
   ::setenv("UV_THREADPOOL_SIZE", std::to_string(std::max(1u, n)).c_str(), 1);
 }
 

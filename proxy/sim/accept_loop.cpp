@@ -21,11 +21,11 @@ void AcceptLoop::start(OnAccept on_accept) {
   });
 }
 
-void AcceptLoop::register_fds(const std::vector<int>& fds) {
-  if (stopping_) {
-    for (int fd : fds) ::shutdown(fd, SHUT_RDWR);  // stop() has begun: end the work at once
+void AcceptLoop::keep(std::vector<std::shared_ptr<Socket>> sockets) {
+  for (auto& s : sockets) {
+    if (stopping_) ::shutdown(s->fd(), SHUT_RDWR);  // stop() has begun: end the work at once
+    sockets_.push_back(std::move(s));
   }
-  fds_.insert(fds_.end(), fds.begin(), fds.end());
 }
 
 void AcceptLoop::stop() {
@@ -34,15 +34,18 @@ void AcceptLoop::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  server_.close();
+  server_.stop_accepting();
   if (acceptor_.joinable()) acceptor_.join();
+  server_.close();
   std::vector<std::thread> threads;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    for (const auto& s : sockets_) ::shutdown(s->fd(), SHUT_RDWR);
     threads.swap(threads_);
   }
   for (auto& t : threads) t.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  sockets_.clear();  // closes them, now that nothing uses them
 }
 
 }  // namespace veil::sim

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -25,25 +26,26 @@ class AcceptLoop {
   uint16_t port() const { return server_.port(); }
   // Starts accepting. Call once, after everything `on_accept` uses is constructed.
   void start(OnAccept on_accept);
-  // Runs `work` (any callable, move-only ones too) on a thread of its own; stop() shuts down `fds`
-  // to unblock it, then joins it. Called from `on_accept`.
+  // Runs `work` (any callable) on a thread of its own; called from `on_accept`. The loop keeps
+  // `sockets` open until stop() has shut them down and joined every thread, so no descriptor is
+  // closed (and its number handed to a new connection) while some work may still use it.
   template <class Work>
-  void spawn(std::vector<int> fds, Work&& work) {
+  void spawn(std::vector<std::shared_ptr<Socket>> sockets, Work&& work) {
     std::lock_guard<std::mutex> lock(mu_);
-    register_fds(fds);
+    keep(std::move(sockets));
     threads_.emplace_back(std::forward<Work>(work));
   }
-  // Closes the listening socket, shuts down every registered socket and joins every thread.
-  // Idempotent; the owner calls it before its own members go away.
+  // Stops accepting, shuts down every kept socket, joins every thread, then closes the sockets.
+  // Idempotent; the owner calls it before its own members go away, never from a spawned thread.
   void stop();
 
  private:
-  void register_fds(const std::vector<int>& fds);  // with mu_ held
+  void keep(std::vector<std::shared_ptr<Socket>> sockets);  // with mu_ held
   ServerSocket server_;
   std::thread acceptor_;
   std::mutex mu_;
   bool stopping_ = false;
-  std::vector<int> fds_;
+  std::vector<std::shared_ptr<Socket>> sockets_;
   std::vector<std::thread> threads_;
 };
 

@@ -11,8 +11,8 @@ namespace veil::sim {
 DeliverServer::DeliverServer(uint16_t port, Handler on_delivery)
     : loop_(port), on_delivery_(std::move(on_delivery)) {
   loop_.start([this](Socket s) {
-    const int fd = s.fd();
-    loop_.spawn({fd}, [this, sock = std::move(s)]() mutable { serve(std::move(sock)); });
+    auto sock = std::make_shared<Socket>(std::move(s));
+    loop_.spawn({sock}, [this, sock] { serve(*sock); });
   });
 }
 
@@ -20,7 +20,7 @@ DeliverServer::~DeliverServer() { stop(); }
 
 void DeliverServer::stop() { loop_.stop(); }
 
-void DeliverServer::serve(Socket s) {
+void DeliverServer::serve(Socket& s) {
   while (auto frame = s.recv_frame()) {
     veil::relay::Delivery d;
     if (!d.ParseFromArray(frame->data(), static_cast<int>(frame->size()))) continue;

@@ -31,7 +31,7 @@ class DeliverServer {
   void stop();
 
  private:
-  void serve(Socket s);
+  void serve(Socket& s);
   AcceptLoop loop_;
   Handler on_delivery_;
   std::mutex mu_;  // one on_delivery_ call at a time

@@ -134,6 +134,10 @@ ServerSocket::ServerSocket(uint16_t port) {
 
 ServerSocket::~ServerSocket() { close(); }
 
+void ServerSocket::stop_accepting() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
 void ServerSocket::close() {
   if (fd_ >= 0) {
     ::shutdown(fd_, SHUT_RDWR);

@@ -50,8 +50,11 @@ class ServerSocket {
   ServerSocket(const ServerSocket&) = delete;
   ServerSocket& operator=(const ServerSocket&) = delete;
   uint16_t port() const { return port_; }
-  // Waits for a connection; nullopt once close() was called.
+  // Waits for a connection; nullopt once stop_accepting() or close() was called.
   std::optional<Socket> accept();
+  // Wakes a blocked accept() without closing the descriptor (safe while another thread is in
+  // accept(); close() only once that thread is done).
+  void stop_accepting();
   void close();
 
  private:

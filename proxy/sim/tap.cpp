@@ -10,41 +10,32 @@ namespace veil::sim {
 Tap::Tap(uint16_t target_port, bool keep_bytes, bool keep_streams)
     : target_(target_port), keep_bytes_(keep_bytes), keep_streams_(keep_streams) {
   loop_.start([this](Socket s) {
-    Socket up;
+    std::shared_ptr<Socket> up;
     try {
-      up = Socket::connect_tcp(target_);
+      up = std::make_shared<Socket>(Socket::connect_tcp(target_));
     } catch (const std::exception&) {
       return;
     }
-    Socket* up_raw = nullptr;
+    auto down = std::make_shared<Socket>(std::move(s));
     {
       std::lock_guard<std::mutex> lock(mu_);
-      upstreams_.push_back(std::make_unique<Socket>(std::move(up)));
-      up_raw = upstreams_.back().get();
-      last_upstream_ = up_raw;
+      last_upstream_ = up;
     }
     // Backward direction (acks): raw copy.
-    const int down_fd = s.fd();
-    loop_.spawn({down_fd, up_raw->fd()}, [this, up_raw, down_fd] {
+    loop_.spawn({down, up}, [this, up, down] {
       uint8_t buf[65536];
       for (;;) {
-        const long n = up_raw->recv_some(buf, sizeof buf);
+        const long n = up->recv_some(buf, sizeof buf);
         if (n <= 0) break;
         if (keep_streams_) {
           std::lock_guard<std::mutex> stream_lock(mu_);
           append(backward_stream_, ByteView(buf, static_cast<std::size_t>(n)));
         }
-        long done = 0;
-        while (done < n) {
-          const ssize_t w = ::send(down_fd, buf + done, static_cast<std::size_t>(n - done), MSG_NOSIGNAL);
-          if (w <= 0) break;
-          done += w;
-        }
-        if (done < n) break;
+        if (!down->send_all(ByteView(buf, static_cast<std::size_t>(n)))) break;
       }
-      ::shutdown(down_fd, SHUT_RDWR);
+      ::shutdown(down->fd(), SHUT_RDWR);
     });
-    loop_.spawn({}, [this, sock = std::move(s), up_raw]() mutable { pump_forward(std::move(sock), up_raw); });
+    loop_.spawn({}, [this, up, down] { pump_forward(*down, *up); });
   });
 }
 
@@ -52,7 +43,7 @@ Tap::~Tap() { stop(); }
 
 void Tap::stop() { loop_.stop(); }
 
-void Tap::pump_forward(Socket from, Socket* to) {
+void Tap::pump_forward(Socket& from, Socket& to) {
   while (auto frame = from.recv_frame()) {
     const auto now = std::chrono::steady_clock::now();
     if (keep_streams_) {
@@ -79,9 +70,9 @@ void Tap::pump_forward(Socket from, Socket* to) {
       if (keep && !keep(Bytes(frame->begin() + 9, frame->end()))) continue;  // dropped on the link
     }
     std::lock_guard<std::mutex> lock(mu_);
-    if (!to->send_frame(*frame)) break;
+    if (!to.send_frame(*frame)) break;
   }
-  ::shutdown(to->fd(), SHUT_WR);
+  ::shutdown(to.fd(), SHUT_WR);
 }
 
 std::vector<TappedPacket> Tap::packets() const {

@@ -52,7 +52,7 @@ class Tap {
   void stop();
 
  private:
-  void pump_forward(Socket from, Socket* to);
+  void pump_forward(Socket& from, Socket& to);
   AcceptLoop loop_;
   std::atomic<uint16_t> target_;
   bool keep_bytes_;
@@ -63,8 +63,7 @@ class Tap {
   std::function<bool(const Bytes&)> filter_;
   Bytes forward_stream_;
   Bytes backward_stream_;
-  std::vector<std::unique_ptr<Socket>> upstreams_;
-  Socket* last_upstream_ = nullptr;
+  std::shared_ptr<Socket> last_upstream_;  // for inject(); the loop keeps every socket open
   uint64_t last_seq_ = 0;
 };
 
