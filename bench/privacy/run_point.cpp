@@ -20,6 +20,7 @@
 #include "proxy/sim/messenger.h"
 #include "proxy/sim/network.h"
 #include "proxy/sim/tap.h"
+#include "proxy/sim/temp_dir.h"
 
 namespace veil::bench::privacy {
 namespace {
@@ -51,10 +52,8 @@ void wait_reporting(Clock::time_point until, const std::function<bool()>& done,
 RunResult run_point(const World& world, const PointConfig& cfg,
                     const std::function<void(double)>& progress) {
   RunResult res;
-  static std::atomic<int> counter{0};
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("veil-privacy-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  std::filesystem::create_directories(dir);
+  const sim::TempDir scratch("privacy-point");  // outlives the relay processes below
+  const auto& dir = scratch.path();
   try {
     SeededRng rng(cfg.seed * 7919 + 17);
     const auto& alpha = world.alpha();
@@ -289,8 +288,6 @@ RunResult run_point(const World& world, const PointConfig& cfg,
   } catch (const std::exception& e) {
     res.error = e.what();
   }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
   return res;
 }
 

@@ -9,7 +9,6 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -24,12 +23,12 @@
 #include "proxy/sim/accounts.h"
 #include "proxy/sim/messenger.h"
 #include "proxy/sim/network.h"
+#include "proxy/sim/temp_dir.h"
 #include "relay.pb.h"
 
 namespace veil::bench {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr std::size_t kPacketSize = 4096;
 
 // Restricts the calling thread (and the threads and processes it starts later) to `cores` CPUs
@@ -103,16 +102,15 @@ double x25519_rate(int first_core, int cores, double seconds) {
 }
 
 struct Setup {
-  fs::path dir;
+  sim::TempDir scratch;  // declared first: removed after the relay process is gone
   SystemRng rng;
   std::vector<sim::RelayNode> nodes;
   sim::RelayNode sink_node;
   std::unique_ptr<PacketSink> sink;
   std::unique_ptr<sim::RelayProcess> relay;
 
-  Setup(const std::string& name, bool provider, const nlohmann::json& settings) {
-    dir = fs::temp_directory_path() / ("veil-bench-" + std::to_string(::getpid()) + "-" + name);
-    fs::create_directories(dir);
+  Setup(const std::string& name, bool provider, const nlohmann::json& settings)
+      : scratch("bench-" + name) {
     sink = std::make_unique<PacketSink>(kPacketSize);
     sink_node = sim::make_node("sink", "sink.example", rng);
     sink_node.peer_port = sink->port();
@@ -125,7 +123,7 @@ struct Setup {
     // The relay inherits the affinity at spawn, so all its threads get core 1 (and 0 when
     // cores == 2); this process stays on core 0.
     pin_self(1, cores);
-    relay = std::make_unique<sim::RelayProcess>(nodes[0], nodes, dir);
+    relay = std::make_unique<sim::RelayProcess>(nodes[0], nodes, scratch.path());
     pin_self(0, 1);
     relay->wait_ready();
     for (int i = 0; i < 200 && sink->packets() == 0; ++i) {
@@ -136,7 +134,6 @@ struct Setup {
   ~Setup() {
     relay.reset();
     sink.reset();
-    fs::remove_all(dir);
   }
 };
 

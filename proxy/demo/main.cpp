@@ -14,6 +14,7 @@
 #include "proxy/sim/accounts.h"
 #include "proxy/sim/messenger.h"
 #include "proxy/sim/network.h"
+#include "proxy/sim/temp_dir.h"
 
 namespace {
 
@@ -42,9 +43,8 @@ int main(int argc, char** argv) {
   const std::size_t v2_every = 3;  // every third message is a 3-recipient SSv2 message
   veil::SystemRng rng;
 
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("veil-demo-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const sim::TempDir scratch("demo");  // outlives every relay process below
+  const auto& dir = scratch.path();
   std::printf("Veil demo — two providers' relays and one mix on loopback (state in %s)\n\n",
               dir.c_str());
 
@@ -229,7 +229,6 @@ int main(int argc, char** argv) {
               sample_json.c_str());
   beta_server.stop();
   alpha_server.stop();
-  std::filesystem::remove_all(dir);
   const bool ok = seen.size() == expected && duplicates == 0 && failed_opens == 0 && rejected == 0;
   std::printf("\n%s\n", ok ? "demo: every accepted message was delivered exactly once"
                            : "demo: FAILED (see above)");

@@ -35,22 +35,6 @@ bool wait_until(Millis timeout, const std::function<bool()>& pred) {
   }
 }
 
-TempDir::TempDir(const std::string& tag) {
-  static std::atomic<int> seq{0};
-  const auto base = std::filesystem::temp_directory_path();
-  std::string tmpl = (base / ("veil-it-" + tag + "-" + std::to_string(::getpid()) + "-" +
-                              std::to_string(seq++) + "-XXXXXX"))
-                         .string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  if (std::getenv("VEIL_IT_KEEP") != nullptr) return;
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 uint64_t counter(const sim::RelayProcess& r, const std::string& name) {
   const auto m = r.metrics();
   auto c = m.find("counters");

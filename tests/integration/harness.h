@@ -25,6 +25,7 @@
 #include "proxy/sim/network.h"
 #include "proxy/sim/socket.h"
 #include "proxy/sim/tap.h"
+#include "proxy/sim/temp_dir.h"
 #include "relay.pb.h"
 
 namespace veil::it {
@@ -44,18 +45,7 @@ uint64_t wall_ms();
 // Polls `pred` every few milliseconds until it holds or `timeout` passed; returns its last value.
 bool wait_until(Millis timeout, const std::function<bool()>& pred);
 
-// A fresh directory under the system temp dir; removed on destruction unless VEIL_IT_KEEP is set.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag);
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using sim::TempDir;  // scratch directories (kept if VEIL_KEEP_TEMP is set)
 
 // Counter `name` in a relay's latest metrics snapshot; 0 before the first snapshot.
 uint64_t counter(const sim::RelayProcess& r, const std::string& name);

@@ -88,21 +88,6 @@ Watchdog::~Watchdog() {
   thread_.join();
 }
 
-TempDir::TempDir(const std::string& tag) {
-  static std::atomic<int> counter{0};
-  path_ = std::filesystem::temp_directory_path() /
-          ("veil-privacy-" + tag + "-" + std::to_string(::getpid()) + "-" +
-           std::to_string(counter++));
-  std::filesystem::remove_all(path_);
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  if (std::getenv("VEIL_PRIVACY_KEEP") != nullptr) return;
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 Bytes packet_frame(uint64_t seq, ByteView packet) {
   Bytes b{kFramePacket};
   for (int i = 7; i >= 0; --i) b.push_back(static_cast<uint8_t>(seq >> (8 * i)));

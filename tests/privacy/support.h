@@ -25,6 +25,7 @@
 #include "proxy/sim/network.h"
 #include "proxy/sim/socket.h"
 #include "proxy/sim/tap.h"
+#include "proxy/sim/temp_dir.h"
 #include "relay.pb.h"
 
 namespace veil::privacy {
@@ -65,19 +66,7 @@ class Watchdog {
   std::thread thread_;
 };
 
-// A fresh directory under the system temp dir, removed on destruction (kept if VEIL_PRIVACY_KEEP
-// is set, for post-mortems).
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag);
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using sim::TempDir;  // scratch directories (kept if VEIL_KEEP_TEMP is set)
 
 // One delivery as the messenger server stand-in received it.
 struct Delivered {
