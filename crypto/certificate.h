@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
+#include "base/bytes.h"
+#include "base/error.h"
 #include "crypto/keys.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 #include "crypto/xeddsa.h"
 
 namespace veil::crypto {

@@ -4,8 +4,8 @@
 
 #include <initializer_list>
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
+#include "base/bytes.h"
+#include "base/error.h"
 
 namespace veil::crypto {
 

@@ -1,8 +1,8 @@
 // Signal clients' content padding: append 0x80 then zeros to one byte short of a block multiple.
 #pragma once
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
+#include "base/bytes.h"
+#include "base/error.h"
 
 namespace veil::crypto {
 

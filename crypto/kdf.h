@@ -3,7 +3,7 @@
 
 #include <initializer_list>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 
 namespace veil::crypto {
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
-#include "crypto/rng.h"
+#include "base/bytes.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace veil::crypto {
 

@@ -4,9 +4,9 @@
 #include <optional>
 #include <string_view>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 #include "crypto/certificate.h"
-#include "crypto/error.h"
+#include "base/error.h"
 
 namespace veil::crypto {
 

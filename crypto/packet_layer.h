@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <span>
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
+#include "base/bytes.h"
+#include "base/error.h"
 #include "crypto/keys.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 
 namespace veil::crypto {
 

@@ -1,10 +1,10 @@
 // Sealed sender v1 (single recipient): seal a USMC and decrypt it, byte-compatible with libsignal.
 #pragma once
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
+#include "base/bytes.h"
+#include "base/error.h"
 #include "crypto/keys.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 
 namespace veil::crypto {
 

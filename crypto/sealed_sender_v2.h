@@ -5,10 +5,10 @@
 #include <optional>
 #include <vector>
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
+#include "base/bytes.h"
+#include "base/error.h"
 #include "crypto/keys.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 #include "crypto/service_id.h"
 
 namespace veil::crypto {

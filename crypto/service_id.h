@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
+#include "base/bytes.h"
+#include "base/error.h"
 
 namespace veil::crypto {
 

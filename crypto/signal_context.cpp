@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "crypto/init.h"
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 #include "crypto/signal_context.h"
 
 extern "C" {

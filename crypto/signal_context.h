@@ -1,7 +1,7 @@
 // Internal: the shared libsignal-protocol-c context and the per-thread RNG its provider draws from.
 #pragma once
 
-#include "crypto/rng.h"
+#include "base/rng.h"
 
 struct signal_context;
 

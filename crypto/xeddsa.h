@@ -3,9 +3,9 @@
 
 #include <array>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 #include "crypto/keys.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 
 namespace veil::crypto {
 

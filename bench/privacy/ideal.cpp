@@ -9,7 +9,7 @@ namespace veil::bench::privacy {
 
 Trace ideal_trace(const relay::MixConfig& mix_config, const std::vector<InputEvent>& inputs,
                   double cover_rate, double end, uint64_t seed) {
-  using relay::Micros;
+  using veil::Micros;
   SeededRng rng(seed);
   SeededRng cover_rng(seed ^ 0x5bd1e995ULL);
   auto made = relay::make_mix(mix_config, rng);
@@ -26,11 +26,11 @@ Trace ideal_trace(const relay::MixConfig& mix_config, const std::vector<InputEve
   std::size_t next_in = 0;
   uint64_t cover_id = kCover;
   for (;;) {
-    const Micros t_in = next_in < inputs.size() ? us(inputs[next_in].t) : relay::kNever;
-    const Micros t_cover = std::isfinite(next_cover) && next_cover < end ? us(next_cover) : relay::kNever;
+    const Micros t_in = next_in < inputs.size() ? us(inputs[next_in].t) : veil::kNever;
+    const Micros t_cover = std::isfinite(next_cover) && next_cover < end ? us(next_cover) : veil::kNever;
     const Micros t_arrival = std::min(t_in, t_cover);
     const Micros deadline = mix.next_deadline();
-    if (deadline != relay::kNever && deadline <= t_arrival && deadline <= end_us) {
+    if (deadline != veil::kNever && deadline <= t_arrival && deadline <= end_us) {
       const std::vector<uint64_t> out = mix.release(deadline);
       if (out.empty() && mix.next_deadline() == deadline) break;  // a mix that never moves on
       for (uint64_t id : out) {
@@ -41,7 +41,7 @@ Trace ideal_trace(const relay::MixConfig& mix_config, const std::vector<InputEve
       }
       continue;
     }
-    if (t_arrival == relay::kNever || t_arrival > end_us) break;
+    if (t_arrival == veil::kNever || t_arrival > end_us) break;
     if (t_in <= t_cover) {
       mix.add(inputs[next_in].msg, t_in);
       ++next_in;

@@ -1,11 +1,11 @@
-// The "ideal" expectation of a point: the same mix strategy (proxy/relay/mix.h) driven in virtual
+// The "ideal" expectation of a point: the same mix strategy (proxy/relay/core/mix.h) driven in virtual
 // time by the run's own input times plus Poisson covers, with zero processing and link delay.
 #pragma once
 
 #include <cstdint>
 
 #include "bench/privacy/anonymity.h"
-#include "proxy/relay/mix.h"
+#include "proxy/relay/core/mix.h"
 
 namespace veil::bench::privacy {
 

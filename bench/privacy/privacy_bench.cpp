@@ -22,7 +22,7 @@
 #include "bench/privacy/ideal.h"
 #include "bench/privacy/run_point.h"
 #include "bench/privacy/workload.h"
-#include "proxy/relay/mix.h"
+#include "proxy/relay/core/mix.h"
 
 #ifndef VEIL_PRIVACY_PLOT_SCRIPT
 #define VEIL_PRIVACY_PLOT_SCRIPT "bench/plot_privacy.gp"
@@ -107,7 +107,7 @@ std::optional<PointSpec> make_spec(const std::string& strategy, const std::strin
     if (d <= 0) return why = "mean delay must be > 0", std::nullopt;
     if (rate * d < 1) return why = "λ·d < 1", std::nullopt;
     s.mix = {{"strategy", "poisson"}, {"mean_delay_ms", get(0)}};
-    s.mc.mean_delay = static_cast<relay::Micros>(d * 1e6);
+    s.mc.mean_delay = static_cast<veil::Micros>(d * 1e6);
     s.mean_delay_s = d;
     s.label = "d=" + num(get(0)) + "ms";
     s.tau = d;
@@ -129,7 +129,7 @@ std::optional<PointSpec> make_spec(const std::string& strategy, const std::strin
     if (t > 2.0) return why = "T > 2 s", std::nullopt;
     s.mix = {{"strategy", strategy}, {"interval_ms", get(0)}};
     if (strategy == "binomial") s.mix["probability"] = p;
-    s.mc.interval = static_cast<relay::Micros>(t * 1e6);
+    s.mc.interval = static_cast<veil::Micros>(t * 1e6);
     s.mc.probability = p;
     s.interval_s = t;
     s.p = p;
@@ -149,7 +149,7 @@ std::optional<PointSpec> make_spec(const std::string& strategy, const std::strin
     if (t > 2.0) return why = "T > 2 s", std::nullopt;
     s.mix = {{"strategy", "threshold_or_timed"}, {"threshold", static_cast<std::size_t>(k)}, {"interval_ms", t * 1000}};
     s.mc.threshold = static_cast<std::size_t>(k);
-    s.mc.interval = static_cast<relay::Micros>(t * 1e6);
+    s.mc.interval = static_cast<veil::Micros>(t * 1e6);
     s.threshold = k;
     s.interval_s = t;
     s.label = "k=" + num(k) + ",T=" + num(t * 1000) + "ms";

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 #include "crypto/certificate.h"
 #include "crypto/sealed_sender.h"
 

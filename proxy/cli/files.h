@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 #include "crypto/certificate.h"
 #include "crypto/keys.h"
 

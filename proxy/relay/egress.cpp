@@ -5,7 +5,7 @@
 #include "crypto/sealed_sender_v2.h"
 #include "crypto/service_id.h"
 #include "proxy/relay/relay.h"
-#include "proxy/relay/framing.h"
+#include "proxy/relay/core/framing.h"
 #include "proxy/relay/relay_internal.h"
 #include "relay.pb.h"
 

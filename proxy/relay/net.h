@@ -7,10 +7,10 @@
 #include <memory>
 #include <string>
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
-#include "proxy/relay/config.h"
-#include "proxy/relay/framing.h"
+#include "base/bytes.h"
+#include "base/error.h"
+#include "proxy/relay/core/config.h"
+#include "proxy/relay/core/framing.h"
 
 namespace veil::relay {
 

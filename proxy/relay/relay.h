@@ -12,15 +12,15 @@
 #include <vector>
 
 #include "crypto/packet_layer.h"
-#include "crypto/rng.h"
-#include "proxy/relay/clock.h"
-#include "proxy/relay/config.h"
-#include "proxy/relay/cover.h"
-#include "proxy/relay/journal.h"
-#include "proxy/relay/metrics.h"
-#include "proxy/relay/mix.h"
+#include "base/rng.h"
+#include "base/clock.h"
+#include "proxy/relay/core/config.h"
+#include "proxy/relay/core/cover.h"
+#include "proxy/relay/core/journal.h"
+#include "proxy/relay/core/metrics.h"
+#include "proxy/relay/core/mix.h"
 #include "proxy/relay/net.h"
-#include "proxy/relay/replay_filter.h"
+#include "proxy/relay/core/replay_filter.h"
 
 namespace veil::relay {
 

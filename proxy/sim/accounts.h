@@ -8,7 +8,7 @@
 
 #include "crypto/certificate.h"
 #include "crypto/keys.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 #include "crypto/sealed_sender_v2.h"
 
 namespace veil::sim {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "crypto/keys.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 
 namespace veil::sim {
 

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "proxy/relay/framing.h"
+#include "proxy/relay/core/framing.h"
 
 namespace veil::sim {
 

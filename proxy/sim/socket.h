@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 
 namespace veil::sim {
 

@@ -3,7 +3,7 @@
 
 #include <sys/socket.h>
 
-#include "proxy/relay/framing.h"
+#include "proxy/relay/core/framing.h"
 
 namespace veil::sim {
 

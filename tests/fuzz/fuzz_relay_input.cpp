@@ -3,7 +3,7 @@
 #include "crypto/sealed_sender_v2.h"
 #include "crypto/service_id.h"
 #include "fuzz_world.h"
-#include "proxy/relay/framing.h"
+#include "proxy/relay/core/framing.h"
 #include "relay.pb.h"
 
 using namespace veil;

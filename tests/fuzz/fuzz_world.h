@@ -6,7 +6,7 @@
 
 #include "crypto/certificate.h"
 #include "crypto/keys.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 
 namespace veil::fuzz {
 

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "crypto/sealed_sender.h"
-#include "proxy/relay/framing.h"
+#include "proxy/relay/core/framing.h"
 
 namespace veil::it {
 

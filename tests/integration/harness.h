@@ -17,9 +17,9 @@
 #include <utility>
 #include <vector>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 #include "crypto/certificate.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 #include "proxy/sim/accounts.h"
 #include "proxy/sim/messenger.h"
 #include "proxy/sim/network.h"

@@ -4,7 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "harness.h"
-#include "proxy/relay/framing.h"
+#include "proxy/relay/core/framing.h"
 #include "proxy/sim/socket.h"
 
 namespace veil::it {

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "crypto/rng.h"
+#include "base/rng.h"
 #include "stats.h"
 #include "support.h"
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "crypto/rng.h"
+#include "base/rng.h"
 
 namespace veil::privacy::stats {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 
 namespace veil::privacy::stats {
 

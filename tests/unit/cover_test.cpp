@@ -5,9 +5,9 @@
 #include <limits>
 #include <vector>
 
-#include "crypto/rng.h"
-#include "proxy/relay/clock.h"
-#include "proxy/relay/cover.h"
+#include "base/rng.h"
+#include "base/clock.h"
+#include "proxy/relay/core/cover.h"
 #include "test_support.h"
 
 using namespace veil;

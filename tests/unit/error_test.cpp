@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/error.h"
+#include "base/error.h"
 #include "test_support.h"
 
 using namespace veil;

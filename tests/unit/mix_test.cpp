@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "crypto/rng.h"
-#include "proxy/relay/clock.h"
-#include "proxy/relay/mix.h"
+#include "base/rng.h"
+#include "base/clock.h"
+#include "proxy/relay/core/mix.h"
 #include "test_support.h"
 
 using namespace veil;

@@ -6,8 +6,8 @@
 #include <ostream>
 #include <vector>
 
-#include "crypto/rng.h"
-#include "proxy/relay/replay_filter.h"
+#include "base/rng.h"
+#include "proxy/relay/core/replay_filter.h"
 #include "test_support.h"
 
 namespace veil::relay {

@@ -4,7 +4,7 @@
 #include <array>
 #include <set>
 
-#include "crypto/rng.h"
+#include "base/rng.h"
 #include "test_support.h"
 
 using namespace veil;

@@ -8,11 +8,11 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 #include "crypto/certificate.h"
 #include "crypto/keys.h"
 #include "crypto/message_content.h"
-#include "crypto/rng.h"
+#include "base/rng.h"
 #include "crypto/sealed_sender.h"
 #include "crypto/sealed_sender_v2.h"
 #include "crypto/service_id.h"

@@ -15,7 +15,7 @@
 #include <map>
 #include <vector>
 
-#include "crypto/rng.h"
+#include "base/rng.h"
 
 namespace veil::relay {
 

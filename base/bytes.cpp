@@ -1,5 +1,5 @@
 // Hex encoding and constant-time helpers over libsodium.
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 
 #include <sodium.h>
 

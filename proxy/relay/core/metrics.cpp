@@ -1,5 +1,5 @@
 // Metric aggregation and JSON rendering.
-#include "proxy/relay/metrics.h"
+#include "proxy/relay/core/metrics.h"
 
 #include <bit>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Names and messages of the reason codes declared in error.h.
-#include "crypto/error.h"
+#include "base/error.h"
 
 namespace veil {
 

@@ -1,5 +1,5 @@
 // System and seeded random generators over libsodium.
-#include "crypto/rng.h"
+#include "base/rng.h"
 
 #include <sodium.h>
 

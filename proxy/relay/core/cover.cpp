@@ -1,5 +1,5 @@
 // Poisson cover schedules and loop-cover tracking (loss ratio, latency quantiles, n-1 alarm).
-#include "proxy/relay/cover.h"
+#include "proxy/relay/core/cover.h"
 
 #include <algorithm>
 #include <cmath>

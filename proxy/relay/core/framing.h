@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <optional>
 
-#include "crypto/bytes.h"
-#include "crypto/error.h"
+#include "base/bytes.h"
+#include "base/error.h"
 
 namespace veil::relay {
 

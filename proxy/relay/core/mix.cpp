@@ -1,5 +1,5 @@
 // Mix strategies: none, threshold, timed, threshold-or-timed, binomial pool and Poisson (exponential) mix.
-#include "proxy/relay/mix.h"
+#include "proxy/relay/core/mix.h"
 
 #include <algorithm>
 #include <array>

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/error.h"
+#include "base/error.h"
 
 namespace veil::relay {
 

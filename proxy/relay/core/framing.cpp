@@ -1,5 +1,5 @@
 // Frame decoding with a size bound checked before any allocation.
-#include "proxy/relay/framing.h"
+#include "proxy/relay/core/framing.h"
 
 #include <array>
 

@@ -1,5 +1,5 @@
 // JSON configuration parsing and validation for veil-relay.
-#include "proxy/relay/config.h"
+#include "proxy/relay/core/config.h"
 
 #include <sodium.h>
 

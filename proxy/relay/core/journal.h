@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "crypto/bytes.h"
+#include "base/bytes.h"
 
 namespace veil::relay {
 

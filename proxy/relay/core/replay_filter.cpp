@@ -1,5 +1,5 @@
 // Replay filter: per-epoch open-addressing tables of 16-byte tags with a keyed probe hash.
-#include "proxy/relay/replay_filter.h"
+#include "proxy/relay/core/replay_filter.h"
 
 #include <cstring>
 

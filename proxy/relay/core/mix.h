@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/error.h"
-#include "crypto/rng.h"
-#include "proxy/relay/clock.h"
+#include "base/error.h"
+#include "base/rng.h"
+#include "base/clock.h"
 
 namespace veil::relay {
 

@@ -9,17 +9,11 @@
 
 #include "crypto/keys.h"
 #include "crypto/packet_layer.h"
-#include "proxy/relay/clock.h"
-#include "proxy/relay/mix.h"
+#include "proxy/relay/core/endpoint.h"
+#include "base/clock.h"
+#include "proxy/relay/core/mix.h"
 
 namespace veil::relay {
-
-struct Endpoint {
-  std::string host;    // IPv4/IPv6 literal, or empty when unused
-  uint16_t port = 0;   // 0 = let the kernel choose (the chosen port is reported on stdout)
-  std::string unix_path;  // Unix socket path instead of host:port, if set
-  bool enabled() const { return !host.empty() || !unix_path.empty(); }
-};
 
 struct PeerConfig {
   std::string name;

@@ -7,9 +7,9 @@
 #include <optional>
 #include <unordered_map>
 
-#include "crypto/error.h"
-#include "crypto/rng.h"
-#include "proxy/relay/clock.h"
+#include "base/error.h"
+#include "base/rng.h"
+#include "base/clock.h"
 
 namespace veil::relay {
 
