@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace veil {
 
@@ -45,6 +46,9 @@ void SeededRng::fill(std::span<uint8_t> out) {
 FastRng::FastRng(std::size_t reseed_bytes) : reseed_bytes_(reseed_bytes) {
   randombytes_buf(key_.data(), key_.size());
 }
+
+FastRng::FastRng(const std::array<uint8_t, 32>& seed)
+    : key_(seed), reseed_bytes_(std::numeric_limits<std::size_t>::max()) {}
 
 FastRng::~FastRng() {
   sodium_memzero(key_.data(), key_.size());

@@ -46,6 +46,9 @@ class SeededRng final : public Rng {
 class FastRng final : public Rng {
  public:
   explicit FastRng(std::size_t reseed_bytes = 1u << 26);
+  // Deterministic: keyed from `seed` (32 bytes drawn from another generator, e.g. the relay's
+  // injected Rng for one worker batch) and never reseeded from the system. Wipe the seed after.
+  explicit FastRng(const std::array<uint8_t, 32>& seed);
   ~FastRng() override;
   FastRng(const FastRng&) = delete;
   FastRng& operator=(const FastRng&) = delete;

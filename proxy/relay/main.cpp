@@ -1,4 +1,4 @@
-// veil-relay: runs one relay from a JSON config until SIGINT/SIGTERM.
+// veil-relay: runs one relay from its config file until SIGINT/SIGTERM, on a libuv loop.
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
@@ -10,18 +10,24 @@
 #include <iterator>
 #include <string>
 
-#include "proxy/relay/relay.h"
-#include "proxy/relay/system_clock.h"
+#include "base/check.h"
+#include "proxy/relay/core/relay.h"
+#include "proxy/relay/uv/uv_clock.h"
+#include "proxy/relay/uv/uv_executor.h"
+#include "proxy/relay/uv/uv_transport.h"
 
 namespace {
 
-veil::crypto::KeyPair load_key(const std::string& path) {
+using namespace veil;
+using namespace veil::relay;
+
+crypto::KeyPair load_key(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  veil::Bytes raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto key = veil::crypto::PrivateKey::parse(raw);
-  veil::wipe(raw);
+  Bytes raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto key = crypto::PrivateKey::parse(raw);
+  wipe(raw);
   if (!key) throw std::runtime_error("epoch_key_file " + path + ": not a 32-byte private key");
-  return veil::crypto::KeyPair::from_private(std::move(*key));
+  return crypto::KeyPair::from_private(std::move(*key));
 }
 
 // libuv sizes its worker pool from UV_THREADPOOL_SIZE when the first work item is queued. The
@@ -34,17 +40,72 @@ void size_crypto_workers(unsigned configured) {
   ::setenv("UV_THREADPOOL_SIZE", std::to_string(std::max(1u, n)).c_str(), 1);
 }
 
-struct SignalContext {
-  veil::relay::Relay* relay;
+// The metrics file: the relay's aggregate metrics as one JSON object, replaced atomically.
+void write_metrics(const Relay& relay, const std::string& path) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << relay.metrics().to_json() << "\n";
+  }
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+struct Daemon {
+  Relay* relay;
+  std::string metrics_file;
+  Timer* metrics_timer;
   uv_signal_t sigint;
   uv_signal_t sigterm;
 };
 
 void on_signal(uv_signal_t* s, int) {
-  auto* ctx = static_cast<SignalContext*>(s->data);
-  ctx->relay->stop();
-  uv_close(reinterpret_cast<uv_handle_t*>(&ctx->sigint), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&ctx->sigterm), nullptr);
+  auto* d = static_cast<Daemon*>(s->data);
+  d->relay->stop();
+  d->metrics_timer->cancel();
+  write_metrics(*d->relay, d->metrics_file);
+  uv_close(reinterpret_cast<uv_handle_t*>(&d->sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&d->sigterm), nullptr);
+}
+
+int run(const std::string& config_path) {
+  RelayConfig config = load_config(config_path);
+  crypto::KeyPair key = load_key(config.epoch_key_file);
+  size_crypto_workers(config.crypto_workers);
+  uv_loop_t* loop = uv_default_loop();
+  UvClock clock(loop);
+  UvExecutor executor(loop);
+  UvTransport transport(loop);
+  NullSecurity security(config.name);
+  NullJournal journal;
+  FastRng rng;  // seeded from the system CSPRNG; the loop thread is its only user
+  const std::string metrics_file = config.metrics_file;
+  const Micros metrics_period = std::max<Micros>(config.metrics_interval, 10'000);
+  {
+    Relay relay(std::move(config), std::move(key),
+                RelayEnv{clock, executor, transport, security, journal, rng});
+    relay.start();
+    std::unique_ptr<Timer> metrics_timer;
+    metrics_timer = clock.timer([&] {
+      write_metrics(relay, metrics_file);
+      metrics_timer->arm_at(clock.now() + metrics_period);
+    });
+    if (!metrics_file.empty()) metrics_timer->arm_at(clock.now() + metrics_period);
+    Daemon d{&relay, metrics_file, metrics_timer.get(), {}, {}};
+    VEIL_CHECK(uv_signal_init(loop, &d.sigint) == 0, "uv_signal_init");
+    VEIL_CHECK(uv_signal_init(loop, &d.sigterm) == 0, "uv_signal_init");
+    d.sigint.data = &d;
+    d.sigterm.data = &d;
+    VEIL_CHECK(uv_signal_start(&d.sigint, on_signal, SIGINT) == 0, "uv_signal_start");
+    VEIL_CHECK(uv_signal_start(&d.sigterm, on_signal, SIGTERM) == 0, "uv_signal_start");
+    std::printf("{\"event\":\"ready\",\"peer_port\":%u,\"submit_port\":%u}\n", relay.peer_port(),
+                relay.submit_port());
+    std::fflush(stdout);
+    uv_run(loop, UV_RUN_DEFAULT);
+  }
+  uv_run(loop, UV_RUN_DEFAULT);  // the close callbacks of the relay's timers
+  uv_loop_close(loop);
+  return 0;
 }
 
 }  // namespace
@@ -52,34 +113,12 @@ void on_signal(uv_signal_t* s, int) {
 int main(int argc, char** argv) {
   CLI::App app{"veil-relay: metadata-privacy relay for sealed-sender messages"};
   std::string config_path;
-  app.add_option("-c,--config", config_path, "relay configuration (JSON)")->required();
+  app.add_option("-c,--config", config_path, "relay configuration")->required();
   CLI11_PARSE(app, argc, argv);
   // A peer or client that goes away mid-write must cost one connection (EPIPE), not the process.
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    veil::relay::RelayConfig config = veil::relay::load_config(config_path);
-    veil::crypto::KeyPair key = load_key(config.epoch_key_file);
-    size_crypto_workers(config.crypto_workers);
-    uv_loop_t* loop = uv_default_loop();
-    veil::relay::SystemClock clock;
-    veil::relay::MemoryJournal journal;
-    veil::FastRng rng;  // seeded from the system CSPRNG; the loop thread is its only user
-    veil::relay::Relay relay(loop, std::move(config), std::move(key), clock, rng,
-                             journal, veil::relay::wall_clock_ms);
-    relay.start();
-    SignalContext ctx{&relay, {}, {}};
-    uv_signal_init(loop, &ctx.sigint);
-    uv_signal_init(loop, &ctx.sigterm);
-    ctx.sigint.data = &ctx;
-    ctx.sigterm.data = &ctx;
-    uv_signal_start(&ctx.sigint, on_signal, SIGINT);
-    uv_signal_start(&ctx.sigterm, on_signal, SIGTERM);
-    std::printf("{\"event\":\"ready\",\"peer_port\":%u,\"submit_port\":%u}\n", relay.peer_port(),
-                relay.submit_port());
-    std::fflush(stdout);
-    uv_run(loop, UV_RUN_DEFAULT);
-    uv_loop_close(loop);
-    return 0;
+    return run(config_path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "veil-relay: %s\n", e.what());
     return 1;

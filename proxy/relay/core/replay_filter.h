@@ -33,7 +33,7 @@ class ReplayFilter {
   // are rejected (Verdict::full, counted in full_rejects()): a packet is dropped rather than
   // accepted unchecked, so a flood can cost availability but never allows a replay. Size it above
   // the packets one epoch key can carry at the peak rate. `rng` only keys the hash.
-  explicit ReplayFilter(std::size_t max_entries_per_epoch, Rng& rng = system_rng());
+  ReplayFilter(std::size_t max_entries_per_epoch, Rng& rng);
 
   // Fresh tags are remembered under `epoch`; anything else is a reason to drop the packet.
   Verdict insert(uint64_t epoch, const Tag& tag);

@@ -1,26 +1,22 @@
-// Cover traffic: drop and loop packets at Poisson rates, wrapped and mixed exactly like real ones;
-// returned loops give loss and latency, whose alarm flags an n-1 attack.
+// Beside relay.h's path: cover traffic. Drop and loop packets at Poisson rates, wrapped and mixed
+// exactly like real ones; returned loops give loss and latency, whose alarm flags an n-1 attack.
 #include <algorithm>
 #include <cstring>
 
-#include "proxy/relay/relay.h"
-#include "proxy/relay/relay_internal.h"
+#include "proxy/relay/core/relay_state.h"
 #include "relay.pb.h"
 
 namespace veil::relay {
 
-void Relay::arm_cover_timer() {
+void RelayState::arm_cover_timer() {
   if (stopped_) return;
   const Micros next = std::min(drop_schedule_.next(), loop_schedule_.next());
   if (next == kNever) return;
-  const Micros now = clock_.now();
-  const uint64_t delay_ms = next <= now ? 0 : static_cast<uint64_t>((next - now + 999) / 1000);
-  uv_timer_start(&cover_timer_, [](uv_timer_t* t) { static_cast<Relay*>(t->data)->on_cover_timer(); },
-                 delay_ms, 0);
+  cover_timer_->arm_at(next);
 }
 
-void Relay::on_cover_timer() {
-  const Micros now = clock_.now();
+void RelayState::on_cover_timer() {
+  const Micros now = env_.clock.now();
   // Bounded catch-up: after a stall, at most 64 covers of each kind are sent at once.
   for (int i = 0; i < 64 && drop_schedule_.next() <= now; ++i) {
     send_drop_cover();
@@ -39,47 +35,47 @@ void Relay::on_cover_timer() {
   arm_cover_timer();
 }
 
-void Relay::send_drop_cover() {
+void RelayState::send_drop_cover() {
   std::vector<Peer*> providers;
   for (auto& p : peers_) {
     if (!p->config.is_mix()) providers.push_back(p.get());
   }
   if (providers.empty()) return;
-  Peer* last = providers[rng_.uniform(providers.size())];
-  std::vector<Peer*> path = choose_mixes(nullptr, rng_);
+  Peer* last = providers[env_.rng.uniform(providers.size())];
+  std::vector<Peer*> path = choose_mixes(env_.rng);
   path.push_back(last);
   Bytes filler(64);
-  rng_.fill(filler);
-  auto packet = wrap_for(path, crypto::HopCommand::drop, filler, rng_);
+  env_.rng.fill(filler);
+  auto packet = wrap_for(path, crypto::HopCommand::drop, filler, env_.rng);
   if (!packet) return;
   metrics_.inc(Counter::cover_drop_sent);
-  mix_add(path.front(), std::move(*packet), clock_.now());
+  mix_add(path.front(), std::move(*packet), env_.clock.now());
 }
 
-void Relay::send_loop_cover() {
+void RelayState::send_loop_cover() {
   // Out through the mixes (or another provider when there are none) and back to this relay.
-  std::vector<Peer*> path = choose_mixes(nullptr, rng_);
+  std::vector<Peer*> path = choose_mixes(env_.rng);
   if (path.empty()) {
     std::vector<Peer*> others;
     for (auto& p : peers_) others.push_back(p.get());
     if (others.empty()) return;
-    path.push_back(others[rng_.uniform(others.size())]);
+    path.push_back(others[env_.rng.uniform(others.size())]);
   }
   path.push_back(nullptr);  // this relay
   uint64_t id = 0;
-  rng_.fill({reinterpret_cast<uint8_t*>(&id), sizeof id});
+  env_.rng.fill({reinterpret_cast<uint8_t*>(&id), sizeof id});
   veil::relay::Payload payload;
   payload.mutable_loop()->set_loop_id(&id, sizeof id);
   const std::string plain = payload.SerializeAsString();
-  auto packet = wrap_for(path, crypto::HopCommand::loop, as_bytes(plain), rng_);
+  auto packet = wrap_for(path, crypto::HopCommand::loop, as_bytes(plain), env_.rng);
   if (!packet) return;
-  const Micros now = clock_.now();
+  const Micros now = env_.clock.now();
   if (!loops_.sent(id, now)) return;
   metrics_.inc(Counter::cover_loop_sent);
   mix_add(path.front(), std::move(*packet), now);
 }
 
-void Relay::on_loop_returned(ByteView plain) {
+void RelayState::on_loop_returned(ByteView plain) {
   veil::relay::Payload payload;
   uint64_t id = 0;
   if (plain.size() > INT32_MAX || !payload.ParseFromArray(plain.data(), static_cast<int>(plain.size())) ||
@@ -88,7 +84,7 @@ void Relay::on_loop_returned(ByteView plain) {
     return;
   }
   std::memcpy(&id, payload.loop().loop_id().data(), sizeof id);
-  auto latency = loops_.returned(id, clock_.now());
+  auto latency = loops_.returned(id, env_.clock.now());
   if (!latency) {
     metrics_.inc(Counter::cover_loop_unknown);
     return;

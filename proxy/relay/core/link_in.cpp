@@ -1,0 +1,160 @@
+// Stage 4 of relay.h's path: packets arriving from peers. The frames of one read form a batch that
+// is unwrapped on a worker; batches are applied strictly in arrival order (replay filter, then
+// forward to the mix, deliver, or cover), and acknowledged once the journal holds the result.
+#include "proxy/relay/core/link_frame.h"
+#include "proxy/relay/core/relay_state.h"
+
+namespace veil::relay {
+
+void RelayState::on_inbound_connection(std::shared_ptr<Stream> s) {
+  if (stopped_) {
+    s->close();
+    return;
+  }
+  auto link = std::make_shared<InboundLink>();
+  link->secure = env_.security.inbound(std::move(s));
+  link->conn = FramedStream::create(link->secure, config_.packet_size + 64);
+  inbound_.push_back(link);
+  InboundLink* raw = link.get();
+  std::weak_ptr<InboundLink> weak = link;
+  link->conn->start(
+      [this, raw](FramedStream&, Bytes frame) { on_inbound_frame(*raw, std::move(frame)); },
+      [this](FramedStream&, Error) { metrics_.inc(Counter::peer_frames_malformed); },
+      [this, raw](FramedStream&) {
+        raw->conn.reset();
+        // Batches still in flight hold their own reference to the link.
+        std::erase_if(inbound_, [](const auto& x) { return x->conn == nullptr; });
+      },
+      [this, weak](FramedStream&) {
+        if (auto l = weak.lock()) on_inbound_read_done(l);
+      });
+}
+
+void RelayState::on_inbound_frame(InboundLink& link, Bytes frame) {
+  if (!link.identified) {
+    // Who is at the other end is the security layer's word, final before the first frame.
+    link.identified = true;
+    if (auto who = link.secure->peer()) link.peer = peer_by_name(who->name);
+  }
+  if (!frame.empty() && frame[0] == static_cast<uint8_t>(LinkFrameType::hello)) {
+    return;  // a hello after the handshake changes nothing
+  }
+  auto decoded = decode_link_frame(frame, config_.packet_size);
+  if (!decoded || decoded->type != LinkFrameType::packet) {
+    metrics_.inc(Counter::peer_frames_malformed);
+    link.conn->close();
+    return;
+  }
+  if (!link.batches.has_building()) {
+    PacketBatch& b = link.batches.building();
+    if (link.peer != nullptr && link.peer->recv_key) b.pairwise = link.peer->recv_key;
+    b.onion_first = link.onion_first;
+    b.arrived = env_.clock.now();
+  }
+  PacketBatch& b = link.batches.building();
+  b.last_seq = decoded->seq;
+  b.frames.push_back(std::move(frame));  // still carries the 9-byte link header
+}
+
+void RelayState::on_inbound_read_done(const std::shared_ptr<InboundLink>& link) {
+  if (!link->batches.has_building()) return;
+  InboundLink* raw = link.get();
+  link->batches.dispatch(
+      env_.executor, link,
+      [this](PacketBatch& b) {
+        b.layers.reserve(b.frames.size());
+        for (const Bytes& frame : b.frames) {
+          const ByteView packet = ByteView(frame).subspan(kLinkHeaderSize);
+          Result<crypto::Unwrapped> layer = Error::decryption_failed;
+          bool pairwise_layer = false;
+          if (b.pairwise && !b.onion_first) {
+            layer = crypto::unwrap_pairwise(packet, *b.pairwise);
+            pairwise_layer = layer.ok();
+          }
+          if (!layer) layer = crypto::unwrap_onion(packet, epoch_key_);
+          if (!layer && b.pairwise && b.onion_first) {
+            layer = crypto::unwrap_pairwise(packet, *b.pairwise);
+            pairwise_layer = layer.ok();
+          }
+          if (pairwise_layer) ++b.pairwise_hits;
+          b.layers.push_back(std::move(layer));
+        }
+      },
+      [this, raw](PacketBatch& b) { finish_packets(*raw, b); },
+      [this, raw] { after_packets(*raw); });
+  if (link->batches.full() && link->conn) link->conn->pause();
+}
+
+// Per batch, in arrival order.
+void RelayState::finish_packets(InboundLink& link, PacketBatch& b) {
+  for (auto& layer : b.layers) apply_layer(layer, b.arrived);
+  link.ack_upto = b.last_seq;
+  if (b.pairwise) link.onion_first = b.pairwise_hits * 2 < b.frames.size();
+}
+
+// After a completion: acknowledge cumulatively once the journal holds what was applied.
+void RelayState::after_packets(InboundLink& link) {
+  const uint64_t upto = link.ack_upto;
+  link.ack_upto = 0;
+  if (!link.conn || link.conn->closed()) return;
+  if (upto != 0) {
+    std::shared_ptr<FramedStream> conn = link.conn;
+    env_.journal.commit([conn, upto] {
+      if (!conn->closed()) conn->send(encode_ack(upto));
+    });
+  }
+  // Backpressure: stop reading peer links while the messenger server is behind.
+  if (deliveries_blocked()) {
+    link.conn->pause();
+  } else if (!link.batches.full()) {
+    link.conn->resume();
+  }
+}
+
+void RelayState::apply_layer(Result<crypto::Unwrapped>& layer, Micros arrived) {
+  metrics_.inc(Counter::packets_received);
+  if (!layer) {
+    metrics_.inc(layer.error() == Error::malformed ? Counter::packets_dropped_malformed
+                                                   : Counter::packets_dropped_auth);
+    return;
+  }
+  switch (replay_.insert(config_.epoch, layer->replay_tag)) {
+    case ReplayFilter::Verdict::fresh:
+      break;
+    case ReplayFilter::Verdict::replayed:
+    case ReplayFilter::Verdict::retired:
+      metrics_.inc(Counter::packets_dropped_replay);
+      return;
+    case ReplayFilter::Verdict::full:
+      metrics_.inc(Counter::packets_dropped_replay_full);
+      return;
+  }
+  switch (layer->command) {
+    case crypto::HopCommand::forward: {
+      Peer* next = peer_by_id(layer->next_hop);
+      if (next == nullptr) {
+        metrics_.inc(Counter::packets_dropped_unknown_hop);
+        return;
+      }
+      metrics_.inc(Counter::packets_forwarded);
+      mix_add(next, std::move(layer->inner), arrived);
+      return;
+    }
+    case crypto::HopCommand::deliver:
+      deliver_bundle(layer->inner);
+      return;
+    case crypto::HopCommand::drop:
+      metrics_.inc(Counter::cover_drop_received);
+      return;
+    case crypto::HopCommand::loop:
+      on_loop_returned(layer->inner);
+      return;
+  }
+  metrics_.inc(Counter::packets_dropped_malformed);
+}
+
+bool RelayState::deliveries_blocked() const {
+  return provider_ && provider_->deliveries.size() >= config_.per_peer_queue;
+}
+
+}  // namespace veil::relay

@@ -1,0 +1,142 @@
+// Relay lifecycle: construction, journal recovery, start and stop. No data path here.
+#include "proxy/relay/core/relay.h"
+
+#include <stdexcept>
+
+#include "proxy/relay/core/link_frame.h"
+#include "proxy/relay/core/relay_state.h"
+
+namespace veil::relay {
+
+RelayState::RelayState(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv env)
+    : config_(std::move(config)),
+      role_(config_.provider.empty() ? Role::mix : Role::provider),
+      epoch_key_(std::move(epoch_key)),
+      env_(env),
+      replay_(config_.max_replay_entries, env.rng),
+      drop_schedule_(config_.cover.drop_rate, env.rng, env.clock.now()),
+      loop_schedule_(config_.cover.loop_rate, env.rng, env.clock.now()),
+      loops_(config_.cover.loop_timeout,
+             std::max<Micros>(config_.cover.loop_timeout * 3, 30'000'000)) {
+  if (config_.name.empty() || config_.name.size() > kMaxHelloName) {
+    throw std::runtime_error("config: name: must be 1..255 bytes");
+  }
+  auto mix = make_mix(config_.mix, env_.rng);
+  if (!mix) throw std::runtime_error("config: mix: parameters out of range");
+  mix_ = std::move(*mix);
+  for (const PeerConfig& pc : config_.directory) {
+    if (pc.id == config_.id) continue;  // this relay's own entry
+    auto p = std::make_unique<Peer>();
+    p->config = pc;
+    auto send = crypto::derive_pairwise_key(epoch_key_, pc.epoch_key, true, config_.epoch);
+    auto recv = crypto::derive_pairwise_key(epoch_key_, pc.epoch_key, false, config_.epoch);
+    if (send && recv) {
+      p->send_key = *send;
+      p->recv_key = *recv;
+    }
+    peer_configs_.push_back(pc);
+    peers_.push_back(std::move(p));
+  }
+  if (role_ == Role::provider) provider_.emplace();
+  mix_timer_ = env_.clock.timer([this] { on_mix_timer(); });
+  cover_timer_ = env_.clock.timer([this] { on_cover_timer(); });
+}
+
+void RelayState::start() {
+  started_ = true;
+  recover();
+  peer_listener_ = env_.transport.listen(
+      config_.peer_listen, [this](std::shared_ptr<Stream> s) { on_inbound_connection(std::move(s)); });
+  for (auto& p : peers_) {
+    Peer* peer = p.get();
+    Endpoint where;
+    where.host = peer->config.host;
+    where.port = peer->config.port;
+    peer->dialer = env_.transport.dialer(
+        where, [this, peer](std::shared_ptr<Stream> s) { on_peer_connected(*peer, std::move(s)); });
+    peer->dialer->start();
+  }
+  if (provider_) {
+    if (config_.submit_listen.enabled()) {
+      provider_->submit_listener = env_.transport.listen(
+          config_.submit_listen,
+          [this](std::shared_ptr<Stream> s) { on_submit_connection(std::move(s)); });
+    }
+    provider_->deliver_dialer = env_.transport.dialer(
+        config_.deliver_to,
+        [this](std::shared_ptr<Stream> s) { on_deliver_connected(std::move(s)); });
+    provider_->deliver_dialer->start();
+    provider_->retry_timer = env_.clock.timer([this] { on_deliver_retry(); });
+    provider_->retry_timer->arm_at(env_.clock.now() + std::max<Micros>(config_.deliver_retry, 10'000));
+  }
+  arm_cover_timer();
+}
+
+// Whatever the journal kept from an earlier run goes back where it was: packets into the mix
+// (released by the strategy like any arrival), deliveries into the deliver queue.
+void RelayState::recover() {
+  env_.journal.recover(
+      [this](uint64_t item, const crypto::RelayId& next_hop, Bytes packet) {
+        next_item_ = std::max(next_item_, item + 1);
+        Peer* next = peer_by_id(next_hop);
+        if (next == nullptr || packet.size() != config_.packet_size) {
+          metrics_.inc(Counter::packets_dropped_unknown_hop);
+          env_.journal.forget(item);
+          return;
+        }
+        mix_add(next, std::move(packet), env_.clock.now(), item);
+      },
+      [this](uint64_t id, Bytes delivery) {
+        if (!provider_) {
+          env_.journal.forget_delivery(id);
+          return;
+        }
+        provider_->next_delivery = std::max(provider_->next_delivery, id + 1);
+        provider_->deliveries.emplace(id, PendingDelivery{std::move(delivery), 0});
+      });
+}
+
+void RelayState::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (peer_listener_) peer_listener_->close();
+  for (auto& p : peers_) {
+    if (p->dialer) p->dialer->stop();
+    if (p->conn) p->conn->close();
+  }
+  for (auto& l : inbound_) {
+    if (l->conn) l->conn->close();
+  }
+  if (provider_) {
+    if (provider_->submit_listener) provider_->submit_listener->close();
+    std::vector<std::shared_ptr<FramedStream>> open;
+    for (auto& [raw, sc] : provider_->submits) {
+      if (sc->conn) open.push_back(sc->conn);
+    }
+    for (auto& c : open) c->close();
+    if (provider_->deliver_dialer) provider_->deliver_dialer->stop();
+    if (provider_->deliver_conn) provider_->deliver_conn->close();
+    if (provider_->retry_timer) provider_->retry_timer->cancel();
+  }
+  mix_timer_->cancel();
+  cover_timer_->cancel();
+}
+
+Relay::Relay(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv env)
+    : state_(std::make_unique<RelayState>(std::move(config), std::move(epoch_key), env)) {}
+
+Relay::~Relay() = default;
+
+void Relay::start() { state_->start(); }
+void Relay::stop() { state_->stop(); }
+Role Relay::role() const { return state_->role_; }
+uint16_t Relay::peer_port() const {
+  return state_->peer_listener_ ? state_->peer_listener_->port() : 0;
+}
+uint16_t Relay::submit_port() const {
+  const auto& p = state_->provider_;
+  return p && p->submit_listener ? p->submit_listener->port() : 0;
+}
+const Metrics& Relay::metrics() const { return state_->metrics_; }
+
+}  // namespace veil::relay

@@ -1,0 +1,78 @@
+// The relay: takes sealed-sender submissions, strips and pads them into fixed-size packets, mixes
+// them with cover traffic, forwards them over peer links, and delivers what arrives for its
+// provider's users. No libuv: time, timers, workers, sockets, link security and the journal are
+// injected (RelayEnv), so the same relay runs in the daemon and, in process, in tests.
+//
+// Path of one message (the files of proxy/relay/core/, in reading order):
+//   1 submit.cpp     parse and validate (submission.cpp), strip: rebuild the bundle from named
+//                    fields, choose the path, pad + wrap on a worker; answer after journal commit
+//   2 mix_stage.cpp  pool the packet; release it when the mix strategy (mix.h) says
+//   3 link_out.cpp   sequence-numbered packet frames to the next hop; cumulative acks; in-order
+//                    resend after a reconnect
+//   4 link_in.cpp    the next hop: batches of frames → unwrap on workers → replay filter →
+//                    forward (back to 2) | deliver (to 5) | cover; ack after journal commit
+//   5 deliver.cpp    open the bundle (bundle.cpp: access check, SSv2 fan-out), deliver link to the
+//                    messenger server with acknowledgements and retries
+// Beside them: cover_traffic.cpp (drop and loop covers, the n-1 alarm); relay.cpp (construction,
+// start, stop: lifecycle only). Roles: a provider relay has the submit and deliver stages
+// (ProviderSide in relay_state.h); a mix has only stages 2–4.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "base/clock.h"
+#include "base/executor.h"
+#include "base/rng.h"
+#include "crypto/keys.h"
+#include "proxy/relay/core/config.h"
+#include "proxy/relay/core/journal.h"
+#include "proxy/relay/core/link_security.h"
+#include "proxy/relay/core/metrics.h"
+#include "proxy/relay/core/stream.h"
+
+namespace veil::relay {
+
+enum class Role {
+  provider,  // serves a provider: submit and deliver interfaces, first and last hop
+  mix,       // a mix hop: only peer links
+};
+
+// What the relay runs on. Everything must outlive the relay; all of it is used on one loop thread
+// (the executor's jobs excepted).
+struct RelayEnv {
+  Clock& clock;            // monotonic and wall time, timers
+  Executor& executor;      // unwrap and wrap batches
+  Transport& transport;    // listeners and dialers
+  LinkSecurity& security;  // every peer link passes through it
+  Journal& journal;        // durability of accepted packets and pending deliveries
+  Rng& rng;                // path choice, cover, mix order; seeds each worker batch's generator
+};
+
+class RelayState;
+
+class Relay {
+ public:
+  // `epoch_key`: this relay's current epoch key pair. Throws std::runtime_error if the mix
+  // parameters are out of range or the name is not 1..255 bytes.
+  Relay(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv env);
+  ~Relay();
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // Recovers the journal, opens listeners, dials peers and the messenger server, starts timers.
+  // Throws std::runtime_error on bind errors.
+  void start();
+  // Stops accepting, closes every connection and timer; the loop then runs dry.
+  void stop();
+
+  Role role() const;
+  uint16_t peer_port() const;
+  uint16_t submit_port() const;  // 0 for a mix
+  const Metrics& metrics() const;
+
+ private:
+  std::unique_ptr<RelayState> state_;
+};
+
+}  // namespace veil::relay

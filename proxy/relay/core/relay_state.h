@@ -1,0 +1,202 @@
+// The relay's internal state and its stage functions, grouped by the file that defines them (the
+// order of relay.h's path). Included only by the relay's own files.
+#pragma once
+
+#include <array>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "crypto/packet_layer.h"
+#include "proxy/relay/core/cover.h"
+#include "proxy/relay/core/framed_stream.h"
+#include "proxy/relay/core/mix.h"
+#include "proxy/relay/core/ordered_batches.h"
+#include "proxy/relay/core/relay.h"
+#include "proxy/relay/core/replay_filter.h"
+
+namespace veil::relay {
+
+class Delivery;  // proto/relay.proto
+
+// A packet queued for a peer: sent and not acknowledged (seq ≠ 0), or not yet sent.
+struct Unacked {
+  uint64_t seq = 0;
+  Bytes packet;
+  uint64_t journal_item = 0;
+};
+
+// One directory entry other than this relay, and the outgoing link to it.
+struct Peer {
+  PeerConfig config;
+  std::optional<crypto::PairwiseKey> send_key;  // this relay -> peer
+  std::optional<crypto::PairwiseKey> recv_key;  // peer -> this relay
+  std::unique_ptr<Dialer> dialer;
+  std::shared_ptr<FramedStream> conn;
+  std::deque<Unacked> unacked;  // sent on the current connection, not yet acknowledged
+  std::deque<Unacked> waiting;  // not yet sent (no connection)
+  uint64_t next_seq = 1;
+  std::size_t in_pool = 0;  // packets for this peer still inside the mix
+};
+
+// A packet inside the mix pool.
+struct PoolItem {
+  Bytes packet;
+  Peer* next = nullptr;
+  Micros arrived = 0;
+};
+
+// Stage 1: the submissions of one read, prepared on a worker.
+struct SubmitOutcome {
+  uint64_t request_id = 0;
+  Error error = Error::ok;
+  Bytes packet;
+  Peer* first = nullptr;
+};
+struct SubmitBatch {
+  std::vector<Bytes> frames;
+  std::vector<SubmitOutcome> outcomes;
+  std::array<uint8_t, 32> seed{};  // the worker's generator, drawn from the relay's Rng
+};
+// One submit connection: answers follow the order of the submissions.
+struct SubmitConn {
+  std::shared_ptr<FramedStream> conn;
+  OrderedBatches<SubmitBatch> batches;
+  Bytes answers;       // framed answers of the batches finished in this completion
+  bool ended = false;  // no more frames will come: close once every answer is written
+};
+
+// Stage 4: the packet frames of one read from one inbound link, unwrapped on a worker.
+struct PacketBatch {
+  std::vector<Bytes> frames;  // whole packet frame bodies: type, sequence number, packet
+  std::vector<Result<crypto::Unwrapped>> layers;
+  std::optional<crypto::PairwiseKey> pairwise;  // the link's receive key, if the peer has one
+  bool onion_first = false;     // try the onion layer first (what this link mostly carried)
+  std::size_t pairwise_hits = 0;
+  uint64_t last_seq = 0;
+  Micros arrived = 0;
+};
+struct InboundLink {
+  std::shared_ptr<FramedStream> conn;
+  std::shared_ptr<SecureStream> secure;
+  bool identified = false;  // `peer` looked up from the security layer's identity
+  Peer* peer = nullptr;     // null: unknown peer, onion layers only
+  OrderedBatches<PacketBatch> batches;
+  // Trial order: a link from a provider carries pairwise layers, one from a mix onion layers;
+  // trying the kind the last batch mostly had first saves a failed AEAD per packet.
+  bool onion_first = false;
+  uint64_t ack_upto = 0;  // highest sequence number applied in this completion
+};
+
+// Stage 5: a delivery waiting for the messenger server's acknowledgement.
+struct PendingDelivery {
+  Bytes frame;  // serialized Delivery
+  Micros sent_at = 0;
+};
+
+// What only a provider relay has: the submit interface and the deliver link.
+struct ProviderSide {
+  std::unique_ptr<Listener> submit_listener;
+  std::unordered_map<FramedStream*, std::shared_ptr<SubmitConn>> submits;
+  std::unique_ptr<Dialer> deliver_dialer;
+  std::shared_ptr<FramedStream> deliver_conn;
+  std::map<uint64_t, PendingDelivery> deliveries;  // by delivery id, unacknowledged
+  uint64_t next_delivery = 1;
+  std::unique_ptr<Timer> retry_timer;
+};
+
+inline constexpr std::size_t kMaxSubmitFrame = 1u << 20;
+
+class RelayState {
+ public:
+  RelayState(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv env);
+
+  // relay.cpp: lifecycle
+  void start();
+  void stop();
+  void recover();
+
+  // 1 submit.cpp
+  void on_submit_connection(std::shared_ptr<Stream> s);
+  void on_submit_frame(SubmitConn& sc, Bytes frame);
+  void on_submit_read_done(const std::shared_ptr<SubmitConn>& sc);
+  // Parses, validates and wraps one submission. Touches no mutable relay state: it runs on
+  // worker threads, with the batch's own `rng`.
+  SubmitOutcome prepare_submission(ByteView frame, Rng& rng) const;
+  void finish_submissions(SubmitConn& sc, SubmitBatch& batch);
+  void flush_answers(SubmitConn& sc);
+  void on_submit_end(SubmitConn& sc);
+  std::vector<Peer*> choose_mixes(Rng& rng) const;
+  Result<Bytes> wrap_for(const std::vector<Peer*>& path, crypto::HopCommand command,
+                         ByteView payload, Rng& rng) const;
+  std::size_t peer_load(const Peer& p) const;
+
+  // 2 mix_stage.cpp
+  void mix_add(Peer* next, Bytes packet, Micros arrived, uint64_t journal_item = 0);
+  void on_mix_timer();
+  void arm_mix_timer();
+
+  // 3 link_out.cpp
+  Peer* peer_by_id(const crypto::RelayId& id);
+  Peer* peer_by_name(const std::string& name);
+  void send_to_peer(Peer& p, Bytes packet, uint64_t journal_item);
+  void on_peer_connected(Peer& p, std::shared_ptr<Stream> s);
+  void on_peer_frame(Peer& p, ByteView body);
+  void update_queue_gauge();
+
+  // 4 link_in.cpp
+  void on_inbound_connection(std::shared_ptr<Stream> s);
+  void on_inbound_frame(InboundLink& link, Bytes frame);
+  void on_inbound_read_done(const std::shared_ptr<InboundLink>& link);
+  void finish_packets(InboundLink& link, PacketBatch& batch);
+  void after_packets(InboundLink& link);
+  void apply_layer(Result<crypto::Unwrapped>& layer, Micros arrived);
+  // True while unacknowledged deliveries fill the per-peer queue bound: inbound links pause.
+  bool deliveries_blocked() const;
+
+  // 5 deliver.cpp
+  void deliver_bundle(ByteView payload);
+  void queue_delivery(Delivery& d);
+  void on_deliver_connected(std::shared_ptr<Stream> s);
+  void on_deliver_frame(ByteView frame);
+  void on_deliver_retry();
+
+  // cover_traffic.cpp
+  void on_cover_timer();
+  void arm_cover_timer();
+  void send_drop_cover();
+  void send_loop_cover();
+  void on_loop_returned(ByteView payload);
+
+  RelayConfig config_;
+  Role role_;
+  crypto::KeyPair epoch_key_;
+  RelayEnv env_;
+  Metrics metrics_;
+
+  std::vector<std::unique_ptr<Peer>> peers_;
+  std::vector<PeerConfig> peer_configs_;  // the same order as peers_ (for parse_submission)
+  std::vector<std::shared_ptr<InboundLink>> inbound_;
+  std::unique_ptr<Listener> peer_listener_;
+  std::optional<ProviderSide> provider_;  // set iff role_ == Role::provider
+
+  std::unique_ptr<Mix> mix_;
+  std::unordered_map<uint64_t, PoolItem> pool_;  // by journal item
+  uint64_t next_item_ = 1;
+  std::unique_ptr<Timer> mix_timer_;
+
+  ReplayFilter replay_;
+
+  PoissonSchedule drop_schedule_;
+  PoissonSchedule loop_schedule_;
+  LoopTracker loops_;
+  std::unique_ptr<Timer> cover_timer_;
+
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace veil::relay

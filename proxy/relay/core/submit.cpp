@@ -1,0 +1,168 @@
+// Stage 1 of relay.h's path: submissions from the messenger server are parsed, stripped, padded
+// and wrapped on workers, and answered in order once the journal holds what was accepted.
+// Nothing about the submitting connection is kept with the packet.
+#include "proxy/relay/core/relay_state.h"
+#include "proxy/relay/core/submission.h"
+#include "relay.pb.h"
+
+namespace veil::relay {
+
+void RelayState::on_submit_connection(std::shared_ptr<Stream> s) {
+  if (stopped_) {
+    s->close();
+    return;
+  }
+  metrics_.inc(Counter::submit_connections);
+  auto sc = std::make_shared<SubmitConn>();
+  sc->conn = FramedStream::create(std::move(s), kMaxSubmitFrame);
+  provider_->submits[sc->conn.get()] = sc;
+  SubmitConn* raw = sc.get();
+  std::weak_ptr<SubmitConn> weak = sc;
+  sc->conn->start(
+      [this, raw](FramedStream&, Bytes frame) { on_submit_frame(*raw, std::move(frame)); },
+      [this](FramedStream& conn, Error why) {
+        metrics_.inc(Counter::submit_frames_malformed);
+        veil::relay::SubmitAnswer a;
+        a.set_status(veil::relay::SubmitAnswer::REJECTED);
+        a.set_reason(std::string(error_name(why)));
+        a.set_message("frame rejected; no further frames are read on this connection");
+        conn.send(as_bytes(a.SerializeAsString()));
+      },
+      [this](FramedStream& conn) {
+        auto it = provider_->submits.find(&conn);
+        if (it != provider_->submits.end()) {
+          it->second->conn.reset();  // batches in flight keep the SubmitConn itself
+          provider_->submits.erase(it);
+        }
+      },
+      [this, weak](FramedStream&) {
+        if (auto conn = weak.lock()) on_submit_read_done(conn);
+      },
+      [this, raw](FramedStream&) { on_submit_end(*raw); });
+}
+
+void RelayState::on_submit_frame(SubmitConn& sc, Bytes frame) {
+  sc.batches.building().frames.push_back(std::move(frame));
+}
+
+void RelayState::on_submit_read_done(const std::shared_ptr<SubmitConn>& sc) {
+  if (!sc->batches.has_building()) return;
+  env_.rng.fill(sc->batches.building().seed);
+  SubmitConn* raw = sc.get();
+  sc->batches.dispatch(
+      env_.executor, sc,
+      [this](SubmitBatch& b) {
+        FastRng rng(b.seed);
+        wipe(b.seed);
+        b.outcomes.reserve(b.frames.size());
+        for (const Bytes& f : b.frames) b.outcomes.push_back(prepare_submission(f, rng));
+      },
+      [this, raw](SubmitBatch& b) { finish_submissions(*raw, b); },
+      [this, raw] { flush_answers(*raw); });
+  if (sc->batches.full() && sc->conn) sc->conn->pause();
+}
+
+void RelayState::on_submit_end(SubmitConn& sc) {
+  sc.ended = true;
+  if (sc.batches.in_flight() == 0 && sc.conn) sc.conn->close_when_flushed();
+}
+
+SubmitOutcome RelayState::prepare_submission(ByteView body, Rng& rng) const {
+  SubmitOutcome out;
+  ParsedSubmission parsed = parse_submission(body, peer_configs_);
+  out.request_id = parsed.request_id;
+  out.error = parsed.error;
+  if (out.error != Error::ok) return out;
+  // Path: mixes, then the destination's relay.
+  std::vector<Peer*> path = choose_mixes(rng);
+  path.push_back(peers_[parsed.destination].get());
+  if (parsed.payload.size() > crypto::payload_capacity(config_.packet_size, path.size())) {
+    out.error = Error::too_large;
+    return out;
+  }
+  auto packet = wrap_for(path, crypto::HopCommand::deliver, as_bytes(parsed.payload), rng);
+  if (!packet) {
+    out.error = Error::internal;
+    return out;
+  }
+  out.packet = std::move(*packet);
+  out.first = path.front();
+  return out;
+}
+
+// Runs per batch, in order: accepted packets enter the mix (and the journal); answers collect.
+void RelayState::finish_submissions(SubmitConn& sc, SubmitBatch& batch) {
+  for (SubmitOutcome& o : batch.outcomes) {
+    if (o.error == Error::ok && (stopped_ || peer_load(*o.first) >= config_.per_peer_queue)) {
+      o.error = Error::busy;
+    }
+    veil::relay::SubmitAnswer a;
+    a.set_request_id(o.request_id);
+    if (o.error == Error::ok) {
+      mix_add(o.first, std::move(o.packet), env_.clock.now());
+      a.set_status(veil::relay::SubmitAnswer::ACCEPTED);
+      metrics_.inc(Counter::submissions_accepted);
+    } else {
+      a.set_status(veil::relay::SubmitAnswer::REJECTED);
+      a.set_reason(std::string(error_name(o.error)));
+      a.set_message(std::string(error_message(o.error)));
+      metrics_.reject(o.error);
+    }
+    const std::string body = a.SerializeAsString();
+    append(sc.answers, frame_header(body.size()));
+    append(sc.answers, as_bytes(body));
+  }
+}
+
+// After a completion: the answers go out once the journal made the accepted packets durable.
+void RelayState::flush_answers(SubmitConn& sc) {
+  Bytes answers = std::move(sc.answers);
+  sc.answers.clear();
+  std::shared_ptr<FramedStream> conn = sc.conn;
+  const bool close = sc.ended && sc.batches.in_flight() == 0;
+  env_.journal.commit([conn, answers = std::move(answers), close] {
+    if (!conn || conn->closed()) return;
+    if (!answers.empty()) conn->send_frames(answers);
+    if (close) conn->close_when_flushed();
+  });
+  if (!close && sc.conn && !sc.conn->closed() && !sc.batches.full()) sc.conn->resume();
+}
+
+std::vector<Peer*> RelayState::choose_mixes(Rng& rng) const {
+  std::vector<Peer*> mixes;
+  for (const auto& p : peers_) {
+    if (p->config.is_mix()) mixes.push_back(p.get());
+  }
+  std::vector<Peer*> path;
+  if (mixes.empty()) return path;
+  for (std::size_t i = 0; i < config_.mix_hops; ++i) {
+    // Independent choice per hop, avoiding the same mix twice in a row.
+    Peer* pick = nullptr;
+    do {
+      pick = mixes[rng.uniform(mixes.size())];
+    } while (mixes.size() > 1 && !path.empty() && pick == path.back());
+    path.push_back(pick);
+  }
+  return path;
+}
+
+// Pads and wraps `payload` for `path` (a null entry is this relay: a loop's last hop).
+Result<Bytes> RelayState::wrap_for(const std::vector<Peer*>& path, crypto::HopCommand command,
+                                   ByteView payload, Rng& rng) const {
+  std::vector<crypto::Hop> hops;
+  hops.reserve(path.size());
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    crypto::Hop h;
+    h.key = path[i] ? path[i]->config.epoch_key : epoch_key_.pub;
+    h.id = path[i] ? path[i]->config.id : config_.id;
+    if (i == 0 && path[i] && path[i]->send_key) h.pairwise = &*path[i]->send_key;
+    hops.push_back(h);
+  }
+  return crypto::wrap_packet(hops, command, payload, config_.packet_size, rng);
+}
+
+std::size_t RelayState::peer_load(const Peer& p) const {
+  return p.in_pool + p.unacked.size() + p.waiting.size();
+}
+
+}  // namespace veil::relay
