@@ -17,6 +17,15 @@ std::size_t ManualExecutor::run_all() {
   return n;
 }
 
+bool ManualExecutor::run_one() {
+  if (jobs_.empty()) return false;
+  Job j = std::move(jobs_.front());
+  jobs_.pop_front();
+  j.work();
+  j.done();
+  return true;
+}
+
 std::size_t ManualExecutor::run_newest_first() {
   std::vector<Job> batch(std::make_move_iterator(jobs_.begin()), std::make_move_iterator(jobs_.end()));
   jobs_.clear();

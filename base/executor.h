@@ -25,6 +25,8 @@ class ManualExecutor final : public Executor {
   std::size_t pending() const { return jobs_.size(); }
   // Runs every pending job (and any posted meanwhile), oldest first; returns how many ran.
   std::size_t run_all();
+  // Runs the oldest pending job; false if there was none.
+  bool run_one();
   // Runs the pending jobs newest first (jobs posted meanwhile wait); returns how many ran.
   std::size_t run_newest_first();
 

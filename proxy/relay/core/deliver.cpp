@@ -70,7 +70,7 @@ void RelayState::on_deliver_connected(std::shared_ptr<Stream> s) {
   // Everything not yet acknowledged goes again, oldest first.
   const Micros now = env_.clock.now();
   for (auto& [id, p] : ps.deliveries) {
-    if (p.sent_at != 0) metrics_.inc(Counter::deliveries_retried);
+    if (p.sent_at != kNever) metrics_.inc(Counter::deliveries_retried);
     conn->send(p.frame);
     p.sent_at = now;
     metrics_.inc(Counter::deliveries_sent);
@@ -100,8 +100,8 @@ void RelayState::on_deliver_retry() {
   ps.retry_timer->arm_at(now + std::max<Micros>(config_.deliver_retry, 10'000));
   if (!ps.deliver_conn || ps.deliver_conn->closed()) return;
   for (auto& [id, p] : ps.deliveries) {
-    if (p.sent_at != 0 && now - p.sent_at < config_.deliver_retry) continue;
-    if (p.sent_at != 0) metrics_.inc(Counter::deliveries_retried);
+    if (p.sent_at != kNever && now - p.sent_at < config_.deliver_retry) continue;
+    if (p.sent_at != kNever) metrics_.inc(Counter::deliveries_retried);
     ps.deliver_conn->send(p.frame);
     p.sent_at = now;
     metrics_.inc(Counter::deliveries_sent);

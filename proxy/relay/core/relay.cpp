@@ -92,7 +92,7 @@ void RelayState::recover() {
           return;
         }
         provider_->next_delivery = std::max(provider_->next_delivery, id + 1);
-        provider_->deliveries.emplace(id, PendingDelivery{std::move(delivery), 0});
+        provider_->deliveries.emplace(id, PendingDelivery{std::move(delivery), kNever});
       });
 }
 

@@ -94,7 +94,7 @@ struct InboundLink {
 // Stage 5: a delivery waiting for the messenger server's acknowledgement.
 struct PendingDelivery {
   Bytes frame;  // serialized Delivery
-  Micros sent_at = 0;
+  Micros sent_at = kNever;  // kNever: not sent yet
 };
 
 // What only a provider relay has: the submit interface and the deliver link.

@@ -1,0 +1,85 @@
+// The deliver stage in process: access checks, SSv2 fan-out, acknowledgements, retries and the
+// resend after the messenger server reconnects.
+#include <boost/test/unit_test.hpp>
+
+#include "support.h"
+
+namespace veil::relay_test {
+
+BOOST_AUTO_TEST_SUITE(deliver)
+
+BOOST_AUTO_TEST_CASE(an_unacknowledged_delivery_is_retried_after_deliver_retry_and_stops_at_the_ack) {
+  TestJournal journal;
+  sim::InProcessWorld w;
+  declare_world(w, false, {}, {}, [](relay::RelayConfig& c) { c.deliver_retry = 2'000'000; }, 4,
+                nullptr, &journal);
+  w.start();
+  auto& server = w.deliver(kBeta);
+  server.withhold_acks(true);
+  w.submitter(kAlpha).send(message_to_beta(w, 1));
+  w.settle();
+  BOOST_REQUIRE(server.deliveries().size() == 1u);
+  BOOST_TEST(journal.delivery_records == 1u);
+  w.advance(1'999'999);
+  BOOST_TEST(server.deliveries().size() == 1u);
+  w.advance(1);
+  BOOST_REQUIRE(server.deliveries().size() == 2u);  // the retry tick at start + 2 s
+  BOOST_TEST(server.deliveries()[1].delivery_id() == server.deliveries()[0].delivery_id());
+  BOOST_TEST(server.deliveries()[1].envelope() == server.deliveries()[0].envelope());
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_retried) == 1u);
+  server.ack_all();
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_acked) == 1u);
+  BOOST_TEST(journal.delivery_forgets == 1u);
+  w.advance(10'000'000);
+  BOOST_TEST(server.deliveries().size() == 2u);  // nothing after the ack
+}
+
+BOOST_AUTO_TEST_CASE(after_the_deliver_link_drops_every_unacknowledged_delivery_goes_again_in_order) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.start();
+  auto& server = w.deliver(kBeta);
+  server.withhold_acks(true);
+  for (uint64_t n = 1; n <= 3; ++n) w.submitter(kAlpha).send(message_to_beta(w, n, n));
+  w.settle();
+  BOOST_REQUIRE(server.deliveries().size() == 3u);
+  BOOST_TEST(w.net.sever(w.node(kBeta).config.deliver_to) == 1u);
+  server.withhold_acks(false);
+  w.advance(50'000);  // the dialer's backoff
+  BOOST_TEST(server.connections() == 2u);
+  BOOST_REQUIRE(server.deliveries().size() == 6u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    BOOST_TEST(server.deliveries()[3 + i].delivery_id() == server.deliveries()[i].delivery_id());
+  }
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_retried) == 3u);
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_acked) == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(ssv2_fans_out_per_recipient_and_a_wrong_key_or_unknown_recipient_is_dropped) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.start();
+  const auto& from = w.provider(kAlphaProvider).accounts.at(0);
+  const auto& b = w.provider(kBetaProvider).accounts;
+  auto& sub = w.submitter(kAlpha);
+  sub.send(sim::v2_submission(from, {&b[0], &b[1], &b[2]}, as_bytes("all three"), 1, kBetaProvider,
+                              w.rng));
+  auto wrong = sim::v2_submission(from, {&b[0], &b[1]}, as_bytes("wrong key"), 2, kBetaProvider, w.rng);
+  wrong.set_access_key(b[0].access_key.data(), 16);
+  sub.send(wrong);
+  const auto& stranger = w.provider(kAlphaProvider).accounts.at(1);  // not served by relay-beta
+  sub.send(sim::v1_submission(from, stranger, as_bytes("nobody here"), 3, kBetaProvider, w.rng));
+  w.settle();
+  BOOST_TEST(sub.accepted() == 3u);  // relay-alpha cannot judge relay-beta's recipients
+  const auto& got = w.deliver(kBeta).deliveries();
+  BOOST_REQUIRE(got.size() == 3u);
+  for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(got[i].recipient().service_id() == b[i].uuid);
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_dropped_access) == 1u);
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_dropped_unknown) == 1u);
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_dropped_malformed) == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace veil::relay_test
