@@ -30,8 +30,6 @@ namespace veil {
   X(access_denied, "access proof does not match the recipient")                                 \
   X(unknown_recipient, "recipient is not served by this relay")                                 \
   X(busy, "relay is at capacity, retry later")                                                  \
-  X(replayed, "packet was seen before")                                                         \
-  X(io_error, "input/output error")                                                             \
   X(internal, "internal error")
 
 enum class Error : int {

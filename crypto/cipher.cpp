@@ -3,8 +3,7 @@
 
 #include <gcrypt.h>
 
-#include <cstdlib>
-
+#include "base/check.h"
 #include "crypto/init.h"
 
 namespace veil::crypto {
@@ -14,10 +13,10 @@ struct Handle {
   gcry_cipher_hd_t hd = nullptr;
   Handle(int mode, ByteView key) {
     ensure_initialized();
-    if (gcry_cipher_open(&hd, GCRY_CIPHER_AES256, mode, 0) != 0 ||
-        gcry_cipher_setkey(hd, key.data(), key.size()) != 0) {
-      std::abort();  // only reachable on a broken libgcrypt or a wrong key length (misuse)
-    }
+    VEIL_CHECK(gcry_cipher_open(&hd, GCRY_CIPHER_AES256, mode, 0) == 0,
+               "libgcrypt refused to open an AES-256 handle (broken libgcrypt)");
+    VEIL_CHECK(gcry_cipher_setkey(hd, key.data(), key.size()) == 0,
+               "libgcrypt refused the AES-256 key (wrong key length: misuse, or broken libgcrypt)");
   }
   ~Handle() { gcry_cipher_close(hd); }
   Handle(const Handle&) = delete;
@@ -27,33 +26,34 @@ struct Handle {
 }  // namespace
 
 void aes256_ctr(ByteView key32, ByteView iv16, ByteView in, std::span<uint8_t> out) {
-  if (key32.size() != 32 || iv16.size() != 16 || out.size() != in.size()) std::abort();
+  VEIL_CHECK(key32.size() == 32 && iv16.size() == 16 && out.size() == in.size(),
+             "aes256_ctr: key must be 32 bytes, iv 16 bytes, output as long as input (misuse)");
   Handle h(GCRY_CIPHER_MODE_CTR, key32);
-  if (gcry_cipher_setctr(h.hd, iv16.data(), iv16.size()) != 0 ||
-      gcry_cipher_encrypt(h.hd, out.data(), out.size(), in.data(), in.size()) != 0) {
-    std::abort();
-  }
+  VEIL_CHECK(gcry_cipher_setctr(h.hd, iv16.data(), iv16.size()) == 0 &&
+                 gcry_cipher_encrypt(h.hd, out.data(), out.size(), in.data(), in.size()) == 0,
+             "libgcrypt refused AES-256-CTR with a correct key and counter");
 }
 
 Bytes aes256_gcm_siv_encrypt(ByteView key32, ByteView nonce12, ByteView aad,
                              ByteView plaintext) {
-  if (key32.size() != 32 || nonce12.size() != kGcmSivNonceSize) std::abort();
+  VEIL_CHECK(key32.size() == 32 && nonce12.size() == kGcmSivNonceSize,
+             "aes256_gcm_siv_encrypt: key must be 32 bytes, nonce 12 bytes (misuse)");
   Handle h(GCRY_CIPHER_MODE_GCM_SIV, key32);
   Bytes out(plaintext.size() + kGcmSivTagSize);
-  if (gcry_cipher_setiv(h.hd, nonce12.data(), nonce12.size()) != 0 ||
-      (!aad.empty() && gcry_cipher_authenticate(h.hd, aad.data(), aad.size()) != 0) ||
-      gcry_cipher_final(h.hd) != 0 ||
-      gcry_cipher_encrypt(h.hd, out.data(), plaintext.size(), plaintext.data(),
-                          plaintext.size()) != 0 ||
-      gcry_cipher_gettag(h.hd, out.data() + plaintext.size(), kGcmSivTagSize) != 0) {
-    std::abort();
-  }
+  VEIL_CHECK(gcry_cipher_setiv(h.hd, nonce12.data(), nonce12.size()) == 0 &&
+                 (aad.empty() || gcry_cipher_authenticate(h.hd, aad.data(), aad.size()) == 0) &&
+                 gcry_cipher_final(h.hd) == 0 &&
+                 gcry_cipher_encrypt(h.hd, out.data(), plaintext.size(), plaintext.data(),
+                                     plaintext.size()) == 0 &&
+                 gcry_cipher_gettag(h.hd, out.data() + plaintext.size(), kGcmSivTagSize) == 0,
+             "libgcrypt refused AES-256-GCM-SIV encryption with a correct key and nonce");
   return out;
 }
 
 Result<Bytes> aes256_gcm_siv_decrypt(ByteView key32, ByteView nonce12, ByteView aad,
                                      ByteView sealed) {
-  if (key32.size() != 32 || nonce12.size() != kGcmSivNonceSize) std::abort();
+  VEIL_CHECK(key32.size() == 32 && nonce12.size() == kGcmSivNonceSize,
+             "aes256_gcm_siv_decrypt: key must be 32 bytes, nonce 12 bytes (misuse)");
   if (sealed.size() < kGcmSivTagSize) return Error::decryption_failed;
   const std::size_t n = sealed.size() - kGcmSivTagSize;
   Handle h(GCRY_CIPHER_MODE_GCM_SIV, key32);
@@ -81,19 +81,20 @@ class ChaChaPoly {
  public:
   ChaChaPoly() {
     ensure_initialized();
-    if (gcry_cipher_open(&hd_, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0) != 0) std::abort();
+    VEIL_CHECK(gcry_cipher_open(&hd_, GCRY_CIPHER_CHACHA20, GCRY_CIPHER_MODE_POLY1305, 0) == 0,
+               "libgcrypt refused ChaCha20-Poly1305");
   }
   ~ChaChaPoly() { gcry_cipher_close(hd_); }
   ChaChaPoly(const ChaChaPoly&) = delete;
   ChaChaPoly& operator=(const ChaChaPoly&) = delete;
 
   gcry_cipher_hd_t start(ByteView key32, ByteView nonce12, ByteView aad) {
-    if (key32.size() != kChaChaPolyKeySize || nonce12.size() != kChaChaPolyNonceSize ||
-        gcry_cipher_setkey(hd_, key32.data(), key32.size()) != 0 ||
-        gcry_cipher_setiv(hd_, nonce12.data(), nonce12.size()) != 0 ||
-        (!aad.empty() && gcry_cipher_authenticate(hd_, aad.data(), aad.size()) != 0)) {
-      std::abort();  // wrong key or nonce length (misuse) or a broken libgcrypt
-    }
+    VEIL_CHECK(key32.size() == kChaChaPolyKeySize && nonce12.size() == kChaChaPolyNonceSize,
+               "ChaCha20-Poly1305: key must be 32 bytes, nonce 12 bytes (misuse)");
+    VEIL_CHECK(gcry_cipher_setkey(hd_, key32.data(), key32.size()) == 0 &&
+                   gcry_cipher_setiv(hd_, nonce12.data(), nonce12.size()) == 0 &&
+                   (aad.empty() || gcry_cipher_authenticate(hd_, aad.data(), aad.size()) == 0),
+               "libgcrypt refused a correct-length ChaCha20-Poly1305 key, nonce or AAD");
     return hd_;
   }
   // Leaves nothing of the last message in the handle: the key (and libgcrypt's copy of the keyed
@@ -125,10 +126,9 @@ void chacha20poly1305_seal(ByteView key32, ByteView nonce12, ByteView aad, std::
                            std::span<uint8_t, kChaChaPolyTagSize> tag) {
   ChaChaPoly& c = chacha_poly();
   gcry_cipher_hd_t hd = c.start(key32, nonce12, aad);
-  if ((!data.empty() && gcry_cipher_encrypt(hd, data.data(), data.size(), nullptr, 0) != 0) ||
-      gcry_cipher_gettag(hd, tag.data(), tag.size()) != 0) {
-    std::abort();
-  }
+  VEIL_CHECK((data.empty() || gcry_cipher_encrypt(hd, data.data(), data.size(), nullptr, 0) == 0) &&
+                 gcry_cipher_gettag(hd, tag.data(), tag.size()) == 0,
+             "libgcrypt refused ChaCha20-Poly1305 encryption on a keyed handle");
   c.clear();
 }
 
@@ -136,7 +136,8 @@ Error chacha20poly1305_open(ByteView key32, ByteView nonce12, ByteView aad, Byte
                             ByteView tag, std::initializer_list<std::span<uint8_t>> outputs) {
   std::size_t total = 0;
   for (auto out : outputs) total += out.size();
-  if (total != ciphertext.size()) std::abort();  // misuse
+  VEIL_CHECK(total == ciphertext.size(),
+             "chacha20poly1305_open: outputs must add up to the ciphertext length (misuse)");
   ChaChaPoly& c = chacha_poly();
   gcry_cipher_hd_t hd = c.start(key32, nonce12, aad);
   bool ok = tag.size() == kChaChaPolyTagSize;

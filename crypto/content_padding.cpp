@@ -1,12 +1,12 @@
 // Content padding as in Signal-Android's PushTransportDetails and Signal-Desktop's padMessage.
 #include "crypto/content_padding.h"
 
-#include <cstdlib>
+#include "base/check.h"
 
 namespace veil::crypto {
 
 Bytes pad_content(ByteView content, std::size_t block) {
-  if (block < 2) std::abort();
+  VEIL_CHECK(block >= 2, "pad_content: block size must be at least 2 (misuse)");
   const std::size_t total = (content.size() + 2 + block - 1) / block * block - 1;
   Bytes out(total, 0);
   std::copy(content.begin(), content.end(), out.begin());

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdlib>
 
+#include "base/check.h"
 #include "crypto/init.h"
 
 namespace veil::crypto {
@@ -21,10 +21,9 @@ gcry_buffer_t piece(ByteView b) {
 
 // HMAC-SHA256 keyed with pieces[0] over the concatenation of pieces[1..n).
 void hmac_pieces(const gcry_buffer_t* pieces, int n, uint8_t* out32) {
-  if (gcry_md_hash_buffers(GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC, out32,
-                           const_cast<gcry_buffer_t*>(pieces), n) != 0) {
-    std::abort();  // only reachable on a broken libgcrypt
-  }
+  VEIL_CHECK(gcry_md_hash_buffers(GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC, out32,
+                                  const_cast<gcry_buffer_t*>(pieces), n) == 0,
+             "libgcrypt refused HMAC-SHA256 (broken libgcrypt)");
 }
 
 }  // namespace
@@ -37,8 +36,9 @@ void hmac_sha256(ByteView key, ByteView data, std::span<uint8_t, 32> out) {
 
 void hkdf_sha256(std::initializer_list<ByteView> ikm_parts, ByteView salt, ByteView info,
                  std::span<uint8_t> out) {
-  if (out.empty() || out.size() > kHkdfMaxOutput) std::abort();  // API misuse
-  if (ikm_parts.size() > kHkdfMaxIkmParts) std::abort();          // API misuse
+  VEIL_CHECK(!out.empty() && out.size() <= kHkdfMaxOutput,
+             "hkdf_sha256: output length must be 1..255*32 bytes (misuse)");
+  VEIL_CHECK(ikm_parts.size() <= kHkdfMaxIkmParts, "hkdf_sha256: too many input key parts (misuse)");
   ensure_initialized();
   static const uint8_t kZeroSalt[32] = {};
   if (salt.empty()) salt = ByteView(kZeroSalt, sizeof kZeroSalt);

@@ -3,16 +3,16 @@
 
 #include <sodium.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "base/check.h"
 #include "crypto/init.h"
 
 namespace veil::crypto {
 
 PublicKey PublicKey::from_raw(ByteView raw32) {
-  if (raw32.size() != kKeySize) std::abort();  // misuse: callers pass exactly 32 bytes
+  VEIL_CHECK(raw32.size() == kKeySize, "PublicKey::from_raw: callers pass exactly 32 bytes (misuse)");
   PublicKey k;
   std::memcpy(k.raw_.data(), raw32.data(), kKeySize);
   return k;

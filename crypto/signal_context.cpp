@@ -2,12 +2,12 @@
 #include <gcrypt.h>
 #include <sodium.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
-#include "crypto/init.h"
 #include "base/bytes.h"
+#include "base/check.h"
+#include "crypto/init.h"
 #include "crypto/signal_context.h"
 
 extern "C" {
@@ -137,11 +137,13 @@ signal_context* g_context = nullptr;
 std::once_flag g_once;
 
 void init_once() {
-  if (sodium_init() < 0) std::abort();
-  if (gcry_check_version(GCRYPT_VERSION) == nullptr) std::abort();
+  VEIL_CHECK(sodium_init() >= 0, "libsodium failed to initialise");
+  VEIL_CHECK(gcry_check_version(GCRYPT_VERSION) != nullptr,
+             "libgcrypt at run time is older than the headers Veil was built with");
   gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
   gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-  if (signal_context_create(&g_context, nullptr) != 0) std::abort();
+  VEIL_CHECK(signal_context_create(&g_context, nullptr) == 0,
+             "libsignal-protocol-c could not create its context");
   signal_crypto_provider provider{};
   provider.random_func = random_cb;
   provider.hmac_sha256_init_func = hmac_init;
@@ -154,7 +156,8 @@ void init_once() {
   provider.sha512_digest_cleanup_func = sha512_cleanup;
   provider.encrypt_func = encrypt_cb;
   provider.decrypt_func = decrypt_cb;
-  if (signal_context_set_crypto_provider(g_context, &provider) != 0) std::abort();
+  VEIL_CHECK(signal_context_set_crypto_provider(g_context, &provider) == 0,
+             "libsignal-protocol-c refused the crypto provider");
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // XEd25519 sign/verify delegated to libsignal-protocol-c's curve_calculate/verify_signature.
 #include "crypto/xeddsa.h"
 
-#include <cstdlib>
 #include <cstring>
 
+#include "base/check.h"
 #include "crypto/signal_context.h"
 
 extern "C" {
@@ -17,11 +17,13 @@ Signature xeddsa_sign(const PrivateKey& key, ByteView message, Rng& rng) {
   signal_context* ctx = signal_ctx();
   ScopedRng scoped(rng);
   ec_private_key* priv = nullptr;
-  if (curve_decode_private_point(&priv, key.raw().data(), kKeySize, ctx) != 0) std::abort();
+  VEIL_CHECK(curve_decode_private_point(&priv, key.raw().data(), kKeySize, ctx) == 0,
+             "libsignal-protocol-c refused a 32-byte private key");
   signal_buffer* sig = nullptr;
   const int rc = curve_calculate_signature(ctx, &sig, priv, message.data(), message.size());
   signal_type_unref(reinterpret_cast<signal_type_base*>(priv));
-  if (rc != 0 || sig == nullptr || signal_buffer_len(sig) != kSignatureSize) std::abort();
+  VEIL_CHECK(rc == 0 && sig != nullptr && signal_buffer_len(sig) == kSignatureSize,
+             "libsignal-protocol-c failed to produce a 64-byte XEdDSA signature");
   Signature out{};
   std::memcpy(out.data(), signal_buffer_data(sig), kSignatureSize);
   signal_buffer_free(sig);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds Veil, and runs every test: unit (crypto, mix, packets), interop
-# against libsignal-client, relay integration, privacy suite, a sanitizer (ASan+UBSan) pass, and a
-# short timed run of every fuzz target. Prints one closing line: "N passed, M failed".
+# Installs what is missing, checks the include layering, builds Veil, and runs every test: unit
+# (crypto, mix, packets), interop against libsignal-client, relay integration, privacy suite, a
+# sanitizer (ASan+UBSan) pass, and a short timed run of every fuzz target. Prints one closing
+# line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${VEIL_FUZZ_SECONDS:-15}
@@ -24,9 +25,13 @@ count_ctest() {  # reads ctest's log, adds its totals
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/veil-test.XXXXXX")
 
+echo "== layering: includes point down (scripts/check_includes.sh)"
+if bash scripts/check_includes.sh .; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 echo "== build (RelWithDebInfo, warnings as errors)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVEIL_WERROR=ON >/dev/null &&
-  cmake --build build -j"$jobs" >"$logs/build.log" 2>&1 || { tail -50 "$logs/build.log"; echo "0 passed, 1 failed"; exit 1; }
+  cmake --build build -j"$jobs" >"$logs/build.log" 2>&1 ||
+  { tail -50 "$logs/build.log"; echo "${passed} passed, $((failed + 1)) failed"; exit 1; }
 
 echo "== tests: unit, interop, integration, privacy"
 (cd build && ctest -j1 --output-on-failure --timeout 300) 2>&1 | tee "$logs/ctest.log"

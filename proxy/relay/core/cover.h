@@ -51,7 +51,7 @@ struct LoopStats {
   uint64_t unmatched = 0;       // returns of unknown, duplicate or already-lost ids (all time)
 };
 
-// Loop cover bookkeeping (Loopix §4.2.1; DESIGN §1): a relay sends loop packets through the
+// Loop cover bookkeeping (Loopix §4.2.1): a relay sends loop packets through the
 // network back to itself; losses or delays beyond the normal ones indicate an n-1 / blocking
 // attack. Every call takes the current time and slides the window (times must not decrease).
 class LoopTracker {
