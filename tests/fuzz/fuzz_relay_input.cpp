@@ -1,14 +1,42 @@
-// Fuzzes the relay's untrusted-input parsers: the frame decoder (fed in fuzzer-chosen chunks) and
-// the protobuf messages a frame may carry (Submission, Payload, DeliveryAck), as the relay reads them.
-#include "crypto/sealed_sender_v2.h"
-#include "crypto/service_id.h"
+// Fuzzes the relay's untrusted-input parsers with the relay's own functions: the frame decoder
+// (fed in fuzzer-chosen chunks), then each frame as a submission (parse_submission, which the
+// submit stage runs), as a delivered bundle (open_bundle, which the deliver stage runs) and as a
+// DeliveryAck.
+#include <algorithm>
+
 #include "fuzz_world.h"
+#include "proxy/relay/core/bundle.h"
 #include "proxy/relay/core/framing.h"
+#include "proxy/relay/core/submission.h"
 #include "relay.pb.h"
 
 using namespace veil;
 
+namespace {
+
+struct Directory {
+  std::vector<relay::PeerConfig> peers;
+  std::map<std::string, relay::RecipientAccess> recipients;
+  Directory() {
+    relay::PeerConfig mix;
+    mix.name = "mix-1";
+    relay::PeerConfig beta;
+    beta.name = "relay-beta";
+    beta.providers = {"beta.example"};
+    peers = {mix, beta};
+    relay::RecipientAccess restricted;
+    restricted.access_key.fill(0x11);
+    recipients["9d0652a3-dcc3-4d11-975f-74d61598733f"] = restricted;
+    relay::RecipientAccess open;
+    open.unrestricted = true;
+    recipients["PNI:9d0652a3-dcc3-4d11-975f-74d61598733f"] = open;
+  }
+};
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const Directory dir;
   if (size < 2) return 0;
   const std::size_t max_frame = 64 + data[0] * 16;
   relay::FrameDecoder decoder(max_frame);
@@ -26,19 +54,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!frame->has_value()) break;
       const Bytes& body = **frame;
       fuzz::check(!body.empty() && body.size() <= max_frame);
-      const int n = static_cast<int>(body.size());
-      veil::relay::Submission sub;
-      if (sub.ParseFromArray(body.data(), n)) {
-        for (const auto& r : sub.recipients()) (void)crypto::ServiceId::parse(r.service_id());
-        const ByteView env = as_bytes(sub.envelope());
-        if (!env.empty()) (void)crypto::SentMessage::parse(env);
+      const relay::ParsedSubmission sub = relay::parse_submission(body, dir.peers);
+      if (sub.error == Error::ok) {
+        fuzz::check(sub.destination < dir.peers.size());
+        fuzz::check(!sub.payload.empty());
+        // What the destination's relay would open: the rebuilt bundle itself.
+        auto opened = relay::open_bundle(as_bytes(sub.payload), dir.recipients, 3600000);
+        if (opened) fuzz::check(!opened->empty());
       }
-      veil::relay::Payload payload;
-      if (payload.ParseFromArray(body.data(), n) && payload.has_bundle()) {
-        (void)crypto::SentMessage::parse(as_bytes(payload.bundle().envelope()));
+      auto deliveries = relay::open_bundle(body, dir.recipients, 3600000);
+      if (deliveries) {
+        for (const auto& d : *deliveries) fuzz::check(dir.recipients.count(d.recipient().service_id()) == 1);
       }
       veil::relay::DeliveryAck ack;
-      (void)ack.ParseFromArray(body.data(), n);
+      (void)ack.ParseFromArray(body.data(), static_cast<int>(body.size()));
     }
   }
   return 0;
