@@ -1,4 +1,4 @@
-// veil-relay: runs one relay from a JSON config until SIGINT/SIGTERM.
+// veil-relay: runs one relay from a TOML config until SIGINT/SIGTERM (--check: only checks the config).
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
@@ -9,7 +9,9 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
+#include "proxy/relay/core/config.h"
 #include "proxy/relay/relay.h"
 #include "proxy/relay/system_clock.h"
 
@@ -52,8 +54,18 @@ void on_signal(uv_signal_t* s, int) {
 int main(int argc, char** argv) {
   CLI::App app{"veil-relay: metadata-privacy relay for sealed-sender messages"};
   std::string config_path;
-  app.add_option("-c,--config", config_path, "relay configuration (JSON)")->required();
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "relay configuration (TOML, see docs/config.md)")->required();
+  app.add_flag("--check", check_only,
+               "check the configuration, print every problem (stderr) and exit: 0 if valid, 1 if not; "
+               "opens no socket");
   CLI11_PARSE(app, argc, argv);
+  if (check_only) {
+    const std::vector<std::string> problems = veil::relay::check_config_file(config_path);
+    for (const std::string& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
+    if (problems.empty()) std::printf("config ok: %s\n", config_path.c_str());
+    return problems.empty() ? 0 : 1;
+  }
   // A peer or client that goes away mid-write must cost one connection (EPIPE), not the process.
   std::signal(SIGPIPE, SIG_IGN);
   try {
