@@ -4,6 +4,9 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
 pkg_check_modules(GCRYPT REQUIRED IMPORTED_TARGET libgcrypt>=1.10)
 pkg_check_modules(SIGNALC REQUIRED IMPORTED_TARGET libsignal-protocol-c>=2.3)
 pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.44)
+# toml++ (the relay config): Debian ships it compiled (libtomlplusplus.so); its pkg-config flags
+# select that build (TOML_HEADER_ONLY=0, TOML_SHARED_LIB=1).
+pkg_check_modules(TOMLPLUSPLUS REQUIRED IMPORTED_TARGET tomlplusplus>=3.3)
 find_package(Protobuf REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)

@@ -1,4 +1,5 @@
-// veil-relay: runs one relay from its config file until SIGINT/SIGTERM, on a libuv loop.
+// veil-relay: runs one relay from its TOML config until SIGINT/SIGTERM, on a libuv loop
+// (--check: only checks the config).
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "base/check.h"
 #include "proxy/relay/core/relay.h"
@@ -113,8 +115,19 @@ int run(const std::string& config_path) {
 int main(int argc, char** argv) {
   CLI::App app{"veil-relay: metadata-privacy relay for sealed-sender messages"};
   std::string config_path;
-  app.add_option("-c,--config", config_path, "relay configuration")->required();
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "relay configuration (TOML, see docs/config.md)")
+      ->required();
+  app.add_flag("--check", check_only,
+               "check the configuration, print every problem (stderr) and exit: 0 if valid, 1 if "
+               "not; opens no socket");
   CLI11_PARSE(app, argc, argv);
+  if (check_only) {
+    const std::vector<std::string> problems = check_config_file(config_path);
+    for (const std::string& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
+    if (problems.empty()) std::printf("config ok: %s\n", config_path.c_str());
+    return problems.empty() ? 0 : 1;
+  }
   // A peer or client that goes away mid-write must cost one connection (EPIPE), not the process.
   std::signal(SIGPIPE, SIG_IGN);
   try {

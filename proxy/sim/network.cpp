@@ -14,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "proxy/relay/core/config.h"
 #include "proxy/sim/socket.h"
 
 extern char** environ;
@@ -79,10 +80,10 @@ RelayProcess::RelayProcess(const RelayNode& self, const std::vector<RelayNode>& 
     : name_(self.name),
       metrics_path_(dir / (self.name + ".metrics.json")),
       log_path_(dir / (self.name + ".log")) {
-  const auto config_path = dir / (self.name + ".json");
+  const auto config_path = dir / (self.name + ".toml");
   {
     std::ofstream c(config_path);
-    c << relay_config(self, all, dir).dump(2) << "\n";
+    c << relay::toml_from_json(relay_config(self, all, dir));
   }
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");

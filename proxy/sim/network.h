@@ -30,7 +30,8 @@ struct RelayNode {
 // A node with fresh keys and free ports.
 RelayNode make_node(const std::string& name, const std::string& provider, Rng& rng);
 
-// The JSON config of `self` within `all`; key files are written under `dir`.
+// The config of `self` within `all` as JSON (settings merge into it); RelayProcess writes it as
+// TOML (relay::toml_from_json). Key files are written under `dir`.
 nlohmann::json relay_config(const RelayNode& self, const std::vector<RelayNode>& all,
                             const std::filesystem::path& dir);
 

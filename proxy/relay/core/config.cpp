@@ -1,74 +1,173 @@
-// JSON configuration parsing and validation for veil-relay.
+// Relay configuration: TOML text to a checked RelayConfig (the keys themselves are read by the
+// field table in config_fields.cpp), checks that span several keys, the epoch key file, the key
+// reference for docs/config.md, and JSON to TOML for the simulation's generated configs.
 #include "proxy/relay/core/config.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <toml++/toml.h>
+
+#include "proxy/relay/core/config_fields.h"
 
 namespace veil::relay {
 namespace {
 
+using Problems = std::vector<std::string>;
+
+bool has_problem(const Problems& p, const std::string& path) {
+  for (const std::string& line : p) {
+    if (line.size() > path.size() && line.compare(0, path.size(), path) == 0 &&
+        (line[path.size()] == ':' || line[path.size()] == '.' || line[path.size()] == '[')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The mix parameters as make_mix will judge them, unless a mix key already has a problem (then
+// the value judged here is a default, not what the file says).
+void check_mix(const RelayConfig& c, Problems& p) {
+  for (const std::string& why : validate_mix(c.mix)) {
+    const std::string line = "mix." + why;
+    if (!has_problem(p, line.substr(0, line.find(':')))) p.push_back(line);
+  }
+}
+
+void check_directory(const RelayConfig& c, Problems& p) {
+  if (has_problem(p, "directory")) return;
+  std::map<std::string, std::size_t> first;
+  bool any_mix = false;
+  for (std::size_t i = 0; i < c.directory.size(); ++i) {
+    const PeerConfig& peer = c.directory[i];
+    any_mix = any_mix || peer.is_mix();
+    const auto [it, fresh] = first.emplace(peer.name, i);
+    if (!fresh) {
+      p.push_back("directory[" + std::to_string(i) + "].name: \"" + peer.name + "\" is listed before, as directory[" +
+                  std::to_string(it->second) + "]");
+    }
+  }
+  // Without a mix to choose, paths would silently go without mix hops.
+  if (c.mix_hops > 0 && !any_mix && !has_problem(p, "mix_hops")) {
+    p.push_back("mix_hops: " + std::to_string(c.mix_hops) +
+                " asked for, but the directory lists no mix relay (an entry without providers)");
+  }
+}
+
+// Why `path` is not a readable file holding a 32-byte private key, if it is not.
+std::optional<std::string> key_file_problem(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "cannot read " + path + ": " + std::strerror(errno);
+  std::optional<std::string> why;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    why = path + " is not a regular file";
+  } else if (st.st_size != 32) {
+    why = path + " holds " + std::to_string(st.st_size) + " bytes, not a 32-byte private key";
+  } else {
+    Wiped<32> raw;
+    const ssize_t n = ::read(fd, raw.data(), raw.size());
+    if (n != static_cast<ssize_t>(raw.size())) {
+      why = "cannot read " + path + (n < 0 ? std::string(": ") + std::strerror(errno) : std::string());
+    } else if (!crypto::PrivateKey::parse(raw)) {
+      why = path + " does not hold a private key";
+    }
+  }
+  ::close(fd);
+  return why;
+}
+
+std::string join_lines(const Problems& p) {
+  std::string out;
+  for (const std::string& line : p) {
+    if (!out.empty()) out += '\n';
+    out += line;
+  }
+  return out;
+}
+
+std::optional<std::string> read_text(const std::string& path, std::string& why) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    why = "cannot read " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    why = "cannot read " + path;
+    return std::nullopt;
+  }
+  return ss.str();
+}
+
+// ---- JSON to TOML
+
 using nlohmann::json;
 
-[[noreturn]] void bad(const std::string& field, const std::string& why) {
-  throw std::runtime_error("config: " + field + ": " + why);
-}
+toml::table table_from_json(const json& object, const std::string& path);
+toml::array array_from_json(const json& array, const std::string& path);
 
-Endpoint parse_endpoint(const json& j, const std::string& field) {
-  Endpoint e;
-  if (j.is_null()) return e;
-  if (!j.is_string()) bad(field, "expected \"host:port\" or \"unix:/path\"");
-  const std::string s = j.get<std::string>();
-  if (s.rfind("unix:", 0) == 0) {
-    e.unix_path = s.substr(5);
-    if (e.unix_path.empty()) bad(field, "empty unix socket path");
-    return e;
+template <class Put>
+void convert(const json& v, const std::string& path, Put&& put) {
+  switch (v.type()) {
+    case json::value_t::object: put(table_from_json(v, path)); return;
+    case json::value_t::array: put(array_from_json(v, path)); return;
+    case json::value_t::string: put(v.get<std::string>()); return;
+    case json::value_t::boolean: put(v.get<bool>()); return;
+    case json::value_t::number_integer: put(v.get<int64_t>()); return;
+    case json::value_t::number_unsigned: {
+      const auto u = v.get<uint64_t>();
+      if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        throw std::invalid_argument("toml_from_json: " + path + ": integer above INT64_MAX");
+      }
+      put(static_cast<int64_t>(u));
+      return;
+    }
+    case json::value_t::number_float: put(v.get<double>()); return;
+    case json::value_t::null:
+    case json::value_t::binary:
+    case json::value_t::discarded: break;
   }
-  const auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0) bad(field, "expected host:port");
-  e.host = s.substr(0, colon);
-  if (e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
-  try {
-    const unsigned long p = std::stoul(s.substr(colon + 1));
-    if (p > 65535) bad(field, "port out of range");
-    e.port = static_cast<uint16_t>(p);
-  } catch (const std::logic_error&) {
-    bad(field, "port is not a number");
+  throw std::invalid_argument("toml_from_json: " + path + ": no TOML equivalent (" + v.type_name() + ")");
+}
+
+toml::table table_from_json(const json& object, const std::string& path) {
+  toml::table t;
+  for (const auto& item : object.items()) {
+    const std::string& key = item.key();
+    convert(item.value(), path.empty() ? key : path + "." + key,
+            [&](auto&& x) { t.insert_or_assign(key, std::forward<decltype(x)>(x)); });
   }
-  return e;
+  return t;
 }
 
-template <class T>
-T get_or(const json& j, const char* key, T fallback) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
-  return it->get<T>();
+toml::array array_from_json(const json& array, const std::string& path) {
+  toml::array a;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    convert(array[i], path + "[" + std::to_string(i) + "]",
+            [&](auto&& x) { a.push_back(std::forward<decltype(x)>(x)); });
+  }
+  return a;
 }
 
-crypto::PublicKey parse_public_key_hex(const std::string& hex, const std::string& field) {
-  auto bytes = from_hex(hex);
-  if (!bytes) bad(field, "not hex");
-  auto key = crypto::PublicKey::parse(*bytes);
-  if (!key) bad(field, "not a public key (33 bytes, 0x05 first)");
-  return *key;
-}
-
-MixConfig parse_mix(const json& j) {
-  MixConfig m;
-  if (j.is_null()) return m;
-  const std::string s = get_or<std::string>(j, "strategy", "poisson");
-  auto strategy = parse_strategy(s);
-  if (!strategy) bad("mix.strategy", "unknown strategy '" + s + "'");
-  m.strategy = *strategy;
-  m.threshold = get_or<std::size_t>(j, "threshold", m.threshold);
-  m.interval = static_cast<Micros>(get_or<double>(j, "interval_ms", static_cast<double>(m.interval) / 1000.0) * 1000.0);
-  m.probability = get_or<double>(j, "probability", m.probability);
-  m.min_pool = get_or<std::size_t>(j, "min_pool", m.min_pool);
-  m.mean_delay = static_cast<Micros>(get_or<double>(j, "mean_delay_ms", static_cast<double>(m.mean_delay) / 1000.0) * 1000.0);
-  return m;
+std::string cell(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    if (ch == '|') out += '\\';
+    out += ch;
+  }
+  return out;
 }
 
 }  // namespace
@@ -81,80 +180,67 @@ crypto::RelayId relay_id(const std::string& name) {
   return id;
 }
 
-RelayConfig parse_config(const std::string& text) {
-  const json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) bad("(file)", "not a JSON object");
-  RelayConfig c;
+ConfigResult build_config(const std::string& toml_text) {
+  toml::table root;
   try {
-    c.name = j.at("name").get<std::string>();
-    c.id = relay_id(c.name);
-    c.provider = get_or<std::string>(j, "provider", "");
-    c.peer_listen = parse_endpoint(j.value("peer_listen", json()), "peer_listen");
-    c.submit_listen = parse_endpoint(j.value("submit_listen", json()), "submit_listen");
-    c.deliver_to = parse_endpoint(j.value("deliver_to", json()), "deliver_to");
-    c.epoch_key_file = j.at("epoch_key_file").get<std::string>();
-    c.epoch = get_or<uint64_t>(j, "epoch", 0);
-    c.packet_size = get_or<std::size_t>(j, "packet_size", c.packet_size);
-    c.timestamp_quantum_ms = get_or<int64_t>(j, "timestamp_quantum_ms", c.timestamp_quantum_ms);
-    c.mix_hops = get_or<std::size_t>(j, "mix_hops", c.mix_hops);
-    c.mix = parse_mix(j.value("mix", json()));
-    if (auto cv = j.find("cover"); cv != j.end() && cv->is_object()) {
-      c.cover.drop_rate = get_or<double>(*cv, "drop_rate", 0);
-      c.cover.loop_rate = get_or<double>(*cv, "loop_rate", 0);
-      c.cover.loop_timeout = static_cast<Micros>(get_or<double>(*cv, "loop_timeout_ms", 10000) * 1000);
-      c.cover.alarm_loss = get_or<double>(*cv, "alarm_loss", c.cover.alarm_loss);
-      c.cover.alarm_latency = static_cast<Micros>(get_or<double>(*cv, "alarm_latency_ms", 5000) * 1000);
-    }
-    c.per_peer_queue = get_or<std::size_t>(j, "per_peer_queue", c.per_peer_queue);
-    c.crypto_workers = get_or<unsigned>(j, "crypto_workers", c.crypto_workers);
-    c.max_replay_entries = get_or<std::size_t>(j, "max_replay_entries", c.max_replay_entries);
-    c.deliver_retry = static_cast<Micros>(get_or<double>(j, "deliver_retry_ms", 2000) * 1000);
-    c.metrics_file = get_or<std::string>(j, "metrics_file", "");
-    c.metrics_interval = static_cast<Micros>(get_or<double>(j, "metrics_interval_ms", 1000) * 1000);
-    if (auto rs = j.find("recipients"); rs != j.end()) {
-      for (const auto& [sid, v] : rs->items()) {
-        RecipientAccess a;
-        if (v.is_string() && v.get<std::string>() == "unrestricted") {
-          a.unrestricted = true;
-        } else {
-          auto key = from_hex(v.get<std::string>());
-          if (!key || key->size() != 16) bad("recipients." + sid, "expected 16-byte hex key or \"unrestricted\"");
-          std::copy(key->begin(), key->end(), a.access_key.begin());
-        }
-        c.recipients.emplace(sid, a);
-      }
-    }
-    for (const json& p : j.at("directory")) {
-      PeerConfig peer;
-      peer.name = p.at("name").get<std::string>();
-      peer.id = relay_id(peer.name);
-      const Endpoint e = parse_endpoint(p.at("address"), "directory." + peer.name + ".address");
-      peer.host = e.host;
-      peer.port = e.port;
-      peer.epoch_key = parse_public_key_hex(p.at("epoch_key").get<std::string>(),
-                                            "directory." + peer.name + ".epoch_key");
-      peer.providers = get_or<std::vector<std::string>>(p, "providers", {});
-      c.directory.push_back(std::move(peer));
-    }
-  } catch (const nlohmann::json::exception& e) {
-    bad("(file)", e.what());
+    root = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    return ConfigProblems{{"line " + std::to_string(at.line) + ", column " + std::to_string(at.column) +
+                           ": " + std::string(e.description())}};
   }
-  if (c.packet_size < crypto::kMinPacketSize || c.packet_size > crypto::kMaxPacketSize) {
-    bad("packet_size", "must be within 512..65536");
+  RelayConfig c;
+  Problems p;
+  config_detail::read_fields(root, c, p);
+  check_mix(c, p);
+  check_directory(c, p);
+  if (!c.epoch_key_file.empty()) {
+    if (auto why = key_file_problem(c.epoch_key_file)) p.push_back("epoch_key_file: " + *why);
   }
-  if (c.crypto_workers > 128) bad("crypto_workers", "must be within 0..128 (0: one per CPU)");
-  if (c.timestamp_quantum_ms <= 0) bad("timestamp_quantum_ms", "must be positive");
-  if (!c.peer_listen.enabled()) bad("peer_listen", "required");
-  if (!c.provider.empty() && !c.deliver_to.enabled()) bad("deliver_to", "required for a provider relay");
+  if (!p.empty()) return ConfigProblems{std::move(p)};
   return c;
 }
 
+RelayConfig parse_config(const std::string& toml_text) {
+  ConfigResult r = build_config(toml_text);
+  if (const auto* bad = std::get_if<ConfigProblems>(&r)) throw std::runtime_error(join_lines(bad->problems));
+  return std::get<RelayConfig>(std::move(r));
+}
+
 RelayConfig load_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("config: cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str());
+  std::string why;
+  const auto text = read_text(path, why);
+  if (!text) throw std::runtime_error(why);
+  return parse_config(*text);
+}
+
+std::vector<std::string> check_config_file(const std::string& path) {
+  std::string why;
+  const auto text = read_text(path, why);
+  if (!text) return {why};
+  ConfigResult r = build_config(*text);
+  if (auto* bad = std::get_if<ConfigProblems>(&r)) return std::move(bad->problems);
+  return {};
+}
+
+std::string config_reference_markdown() {
+  std::string out =
+      "| Key | Type | Unit | Default | Range | Description |\n"
+      "|-----|------|------|---------|-------|-------------|\n";
+  for (const ConfigKey& k : config_reference()) {
+    const bool literal = k.default_value.rfind("required", 0) != 0 && k.default_value != "none";
+    out += "| `" + k.path + "` | " + k.type + " | " + k.unit + " | " +
+           (literal ? "`" + k.default_value + "`" : k.default_value) + " | " + cell(k.range) + " | " +
+           cell(k.description) + " |\n";
+  }
+  return out;
+}
+
+std::string toml_from_json(const nlohmann::json& config) {
+  if (!config.is_object()) throw std::invalid_argument("toml_from_json: the top level must be an object");
+  std::ostringstream os;
+  os << table_from_json(config, "") << "\n";
+  return os.str();
 }
 
 }  // namespace veil::relay

@@ -1,10 +1,14 @@
-// veil-relay configuration: a JSON file naming this relay, its sockets, keys, mix, cover and peers.
+// veil-relay configuration: a TOML file naming this relay, its sockets, keys, mix, cover and peers.
+// Every key is described once, in the field table of config_fields.cpp (docs/config.md is generated
+// from it); building a RelayConfig is driven by that table and reports every problem at once.
 #pragma once
 
 #include <array>
 #include <map>
 #include <optional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "crypto/keys.h"
@@ -65,8 +69,52 @@ struct RelayConfig {
 // The relay id of a name: SHA-256(name)[0..16).
 crypto::RelayId relay_id(const std::string& name);
 
-// Parses and validates; throws std::runtime_error with a message naming the bad field.
+// Every problem found in a config, one line each: "<key path>: <what is wrong>", e.g.
+// "mix.stratgy: unknown key" or "directory[1].epoch_key: not hex" (array indices count from 0).
+struct ConfigProblems {
+  std::vector<std::string> problems;
+};
+
+// Either a complete, validated config or the problems that stop it; never both.
+using ConfigResult = std::variant<RelayConfig, ConfigProblems>;
+
+// Parses TOML text and checks every key against the field table: syntax, unknown keys, types,
+// ranges, required keys, endpoints, keys and recipients, mix parameters (validate_mix), and that
+// epoch_key_file can be read and holds a 32-byte private key (relative paths: from the working
+// directory). All problems are collected; none stops the others from being reported, except a
+// TOML syntax error (reported alone, with line and column).
+ConfigResult build_config(const std::string& toml_text);
+
+// build_config, but throws std::runtime_error whose message is every problem, one per line.
+RelayConfig parse_config(const std::string& toml_text);
+// parse_config of the file at `path`; an unreadable file is a runtime_error too.
 RelayConfig load_config(const std::string& path);
-RelayConfig parse_config(const std::string& json_text);
+
+// Every problem of the config file at `path` (empty: the file is a valid config). veil-relay
+// --check prints these.
+std::vector<std::string> check_config_file(const std::string& path);
+
+// One key of the config as the field table describes it (one row of docs/config.md).
+struct ConfigKey {
+  std::string path;           // "mix.threshold"; keys of a directory entry: "directory[].address"
+  std::string type;           // "string", "integer", "number" (integer or float), "endpoint", ...
+  std::string unit;           // "ms", "bytes", "packets/s", ... or empty
+  std::string default_value;  // as TOML would spell it ("4096", "\"poisson\""), or "required"
+  std::string range;          // "512..65536", "> 0, ≤ 86400000", the strategy names, ...
+  std::string description;    // one line
+};
+
+// Every key of the field table, in table order.
+std::vector<ConfigKey> config_reference();
+
+// The reference table of every config key (key, type, unit, default, range, description) as
+// Markdown, exactly as docs/config.md carries it.
+std::string config_reference_markdown();
+
+// `config` (a JSON object as the simulation builds relay configs) written as TOML text. JSON
+// integers stay integers and JSON floats stay floats; arrays of objects become arrays of tables.
+// Throws std::invalid_argument on what TOML cannot express: null, a non-object top level, or an
+// integer above INT64_MAX.
+std::string toml_from_json(const nlohmann::json& config);
 
 }  // namespace veil::relay

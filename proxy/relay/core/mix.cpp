@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
 #include <utility>
 
 namespace veil::relay {
@@ -320,27 +321,57 @@ Micros exponential_delay(Micros mean, Rng& rng) {
   return exp_from_unit(mean, rng.unit());
 }
 
-Result<std::unique_ptr<Mix>> make_mix(const MixConfig& c, Rng& rng) {
+std::vector<std::string> validate_mix(const MixConfig& c) {
+  std::vector<std::string> problems;
+  const std::string name = strategy_name(c.strategy);
+  if (!parse_strategy(name)) {
+    problems.push_back("strategy: unknown strategy");
+    return problems;
+  }
+  const auto require = [&](bool ok, const char* key, const char* rule) {
+    if (!ok) problems.push_back(std::string(key) + ": must be " + rule + " for strategy " + name);
+  };
   const bool threshold_ok = c.threshold >= 1;
   const bool interval_ok = c.interval > 0;
   const bool p_ok = c.probability > 0.0 && c.probability <= 1.0;  // false for NaN
   switch (c.strategy) {
     case Strategy::none:
+      break;
+    case Strategy::threshold:
+      require(threshold_ok, "threshold", "at least 1");
+      break;
+    case Strategy::timed:
+      require(interval_ok, "interval_ms", "positive");
+      break;
+    case Strategy::threshold_or_timed:
+      require(threshold_ok, "threshold", "at least 1");
+      require(interval_ok, "interval_ms", "positive");
+      break;
+    case Strategy::binomial:
+      require(interval_ok, "interval_ms", "positive");
+      require(p_ok, "probability", "within (0, 1]");
+      break;
+    case Strategy::poisson:
+      require(c.mean_delay >= 0, "mean_delay_ms", "at least 0");
+      break;
+  }
+  return problems;
+}
+
+Result<std::unique_ptr<Mix>> make_mix(const MixConfig& c, Rng& rng) {
+  if (!validate_mix(c).empty()) return Error::invalid_argument;
+  switch (c.strategy) {
+    case Strategy::none:
       return std::unique_ptr<Mix>(new NoneMix(rng));
     case Strategy::threshold:
-      if (!threshold_ok) return Error::invalid_argument;
       return std::unique_ptr<Mix>(new ThresholdMix(c.threshold, rng));
     case Strategy::timed:
-      if (!interval_ok) return Error::invalid_argument;
       return std::unique_ptr<Mix>(new BinomialMix(c.interval, 1.0, 0, rng));
     case Strategy::threshold_or_timed:
-      if (!threshold_ok || !interval_ok) return Error::invalid_argument;
       return std::unique_ptr<Mix>(new ThresholdOrTimedMix(c.threshold, c.interval, rng));
     case Strategy::binomial:
-      if (!interval_ok || !p_ok) return Error::invalid_argument;
       return std::unique_ptr<Mix>(new BinomialMix(c.interval, c.probability, c.min_pool, rng));
     case Strategy::poisson:
-      if (c.mean_delay < 0) return Error::invalid_argument;
       return std::unique_ptr<Mix>(new PoissonMix(c.mean_delay, rng));
   }
   return Error::invalid_argument;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -57,8 +58,14 @@ class Mix {
   virtual std::vector<uint64_t> drain() = 0;
 };
 
-// A mix for `config`; invalid_argument unless the parameters the strategy uses are in range:
-// threshold ≥ 1, interval > 0, 0 < probability ≤ 1, mean_delay ≥ 0.
+// The parameters of `config` that its strategy uses and that are out of range, one line each,
+// named as the config keys are ("threshold: must be at least 1 for strategy threshold"); empty
+// when make_mix accepts `config`. Rules: threshold ≥ 1 (threshold, threshold_or_timed),
+// interval > 0 (timed, threshold_or_timed, binomial), 0 < probability ≤ 1 (binomial),
+// mean_delay ≥ 0 (poisson), and a known strategy.
+std::vector<std::string> validate_mix(const MixConfig& config);
+
+// A mix for `config`; invalid_argument unless validate_mix(config) is empty.
 // `rng` must outlive the mix; it drives output order, binomial rounds and Poisson delays (drawn
 // 512 bytes at a time: the mix holds up to that much not-yet-used randomness).
 Result<std::unique_ptr<Mix>> make_mix(const MixConfig& config, Rng& rng);
