@@ -1,6 +1,7 @@
 // Blocking loopback sockets with length-prefixed frames, for simulators, tests and benchmarks.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,6 +38,11 @@ class Socket {
   long recv_some(uint8_t* out, std::size_t n);
   void shutdown_write();
   void close();
+  // Blocking reads give up after `timeout` (they then report EOF/error), so a missing answer
+  // fails instead of hanging.
+  void set_recv_timeout(std::chrono::milliseconds timeout);
+  // The local (source) port of this connection.
+  uint16_t local_port() const;
 
  private:
   int fd_ = -1;

@@ -14,7 +14,7 @@ BOOST_AUTO_TEST_CASE(covers_never_reach_the_messenger_and_loops_return) {
   Deployment net("cover", {{"packet_size", kPacket},
                            {"mix", {{"strategy", "poisson"}, {"mean_delay_ms", 2}}},
                            {"cover", {{"drop_rate", 100}, {"loop_rate", 100}}}});
-  const auto taps = net.tap_all_links(false);
+  const auto taps = net.tap_all(false);
   net.start();
   const std::vector<std::string> names = {kAlpha, kMix, kBeta};
 

@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE(every_accepted_message_once_per_recipient_across_withheld_a
 BOOST_AUTO_TEST_CASE(direct_provider_to_provider_path) {
   Deployment net("exactly-once-direct", {{"mix", {{"strategy", "poisson"}, {"mean_delay_ms", 2}}}},
                  /*with_mix=*/false);
-  const auto taps = net.tap_all_links(false);
+  const auto taps = net.tap_all(false);
   net.start();
   std::set<std::pair<std::size_t, std::string>> expected;
   Submitter submitter(net.submit_port());

@@ -31,7 +31,7 @@ BOOST_AUTO_TEST_SUITE(fixed_size)
 BOOST_AUTO_TEST_CASE(every_link_frame_is_exactly_the_packet_size) {
   Deployment net("fixed-size", {{"packet_size", kPacket},
                                 {"mix", {{"strategy", "poisson"}, {"mean_delay_ms", 2}}}});
-  const auto taps = net.tap_all_links();
+  const auto taps = net.tap_all();
   net.start();
 
   const std::size_t capacity = crypto::payload_capacity(kPacket, kHops);

@@ -1,84 +1,13 @@
-// Integration-test harness: deployment, messenger stand-ins, waits and metric readers.
+// Integration-test harness: numbered messages, submitters, inboxes and the suite's deployment.
 #include "harness.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <boost/test/unit_test.hpp>
-#include <cstdlib>
-#include <cstring>
 #include <sstream>
-#include <stdexcept>
-#include <thread>
 
 #include "crypto/sealed_sender.h"
 #include "proxy/relay/core/framing.h"
 
 namespace veil::it {
-
-uint64_t wall_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
-bool wait_until(Millis timeout, const std::function<bool()>& pred) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (pred()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return pred();
-    std::this_thread::sleep_for(5ms);
-  }
-}
-
-uint64_t counter(const sim::RelayProcess& r, const std::string& name) {
-  const auto m = r.metrics();
-  auto c = m.find("counters");
-  if (c == m.end()) return 0;
-  auto v = c->find(name);
-  if (v == c->end()) throw std::logic_error("no counter named " + name);
-  return v->get<uint64_t>();
-}
-
-uint64_t rejected(const sim::RelayProcess& r, const std::string& reason) {
-  const auto m = r.metrics();
-  auto c = m.find("rejected_by_reason");
-  if (c == m.end()) return 0;
-  auto v = c->find(reason);
-  return v == c->end() ? 0 : v->get<uint64_t>();
-}
-
-uint64_t wait_counter(const sim::RelayProcess& r, const std::string& name, uint64_t at_least,
-                      Millis timeout) {
-  uint64_t v = 0;
-  wait_until(timeout, [&] {
-    v = counter(r, name);
-    return v >= at_least;
-  });
-  return v;
-}
-
-uint64_t settled_counter(const sim::RelayProcess& r, const std::string& name, Millis quiet,
-                         Millis timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  uint64_t last = counter(r, name);
-  auto since = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-    const uint64_t v = counter(r, name);
-    if (v != last) {
-      last = v;
-      since = std::chrono::steady_clock::now();
-    } else if (std::chrono::steady_clock::now() - since >= quiet) {
-      break;
-    }
-  }
-  return last;
-}
 
 std::string message_text(std::size_t n, std::size_t pad) {
   std::string s = "veil-it #" + std::to_string(n) + "|";
@@ -102,29 +31,13 @@ std::optional<std::size_t> message_number(ByteView content) {
 
 relay::Submission v1_submission(const sim::Account& from, const sim::Account& to, std::size_t n,
                                  Rng& rng, std::size_t pad, const std::string& destination) {
-  relay::Submission s;
-  s.set_request_id(n);
-  s.set_destination(destination);
-  auto* r = s.add_recipients();
-  r->set_service_id(to.uuid);
-  r->add_devices(to.device);
-  s.set_access_key(to.access_key.data(), to.access_key.size());
-  const Bytes env = sim::seal_v1_to(from, to, as_bytes(message_text(n, pad)), rng);
-  s.set_envelope(env.data(), env.size());
-  return s;
+  return sim::v1_submission(from, to, as_bytes(message_text(n, pad)), rng, n, destination);
 }
 
 relay::Submission v2_submission(const sim::Account& from, const std::vector<const sim::Account*>& to,
                                 std::size_t n, Rng& rng, std::size_t pad,
                                 const std::string& destination) {
-  relay::Submission s;
-  s.set_request_id(n);
-  s.set_destination(destination);
-  const auto key = sim::combined_access_key(to);
-  s.set_access_key(key.data(), key.size());
-  const Bytes env = sim::seal_v2_to(from, to, as_bytes(message_text(n, pad)), rng);
-  s.set_envelope(env.data(), env.size());
-  return s;
+  return sim::v2_submission(from, to, as_bytes(message_text(n, pad)), rng, n, destination);
 }
 
 std::size_t payload_size(const relay::Submission& s) {
@@ -140,12 +53,7 @@ std::size_t payload_size(const relay::Submission& s) {
 std::optional<relay::SubmitAnswer> submit_one(uint16_t port, const relay::Submission& s,
                                               Millis timeout, uint16_t* local_port) {
   sim::Socket sock = raw_connection(port, timeout);
-  if (local_port != nullptr) {
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    ::getsockname(sock.fd(), reinterpret_cast<sockaddr*>(&a), &len);
-    *local_port = ntohs(a.sin_port);
-  }
+  if (local_port != nullptr) *local_port = sock.local_port();
   const std::string body = s.SerializeAsString();
   if (!sock.send_frame(as_bytes(body))) return std::nullopt;
   return read_answer(sock);
@@ -153,10 +61,7 @@ std::optional<relay::SubmitAnswer> submit_one(uint16_t port, const relay::Submis
 
 sim::Socket raw_connection(uint16_t port, Millis timeout) {
   sim::Socket s = sim::Socket::connect_tcp(port);
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  ::setsockopt(s.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  s.set_recv_timeout(timeout);
   return s;
 }
 
@@ -353,261 +258,33 @@ std::string describe(const std::vector<std::string>& problems, std::size_t max) 
   return os.str();
 }
 
-std::vector<sim::TappedPacket> LinkTap::packets() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return tap_ ? tap_->packets() : std::vector<sim::TappedPacket>{};
-}
-
-std::size_t LinkTap::packet_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return tap_ ? tap_->packet_count() : 0;
-}
-
-bool LinkTap::inject(ByteView packet) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return tap_ && tap_->inject(packet);
-}
-
-void LinkTap::set_mutator(std::function<void(Bytes&)> f) {
-  std::lock_guard<std::mutex> lock(mu_);
-  mutator_ = std::move(f);
-  if (tap_) tap_->set_mutator(mutator_);
-}
-
-Bytes LinkTap::stream_bytes(bool forward) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return tap_ ? tap_->stream_bytes(forward) : Bytes{};
-}
-
-uint16_t LinkTap::open(uint16_t target_port) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (tap_) tap_->stop();
-  tap_ = std::make_unique<sim::Tap>(target_port, keep_bytes_, keep_streams_);
-  if (mutator_) tap_->set_mutator(mutator_);
-  return tap_->port();
-}
-
-void LinkTap::close() {
-  std::unique_ptr<sim::Tap> t;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    t = std::move(tap_);
-  }
-  if (t) t->stop();
-}
-
 namespace {
 
-// A messenger stand-in on a free port (re-picked if another process takes it first).
-std::unique_ptr<sim::DeliverServer> deliver_server(uint16_t& port, sim::DeliverServer::Handler h) {
-  for (int attempt = 0;; ++attempt) {
-    try {
-      return std::make_unique<sim::DeliverServer>(port, h);
-    } catch (const std::runtime_error&) {
-      if (attempt >= 3) throw;
-      port = sim::free_port();
-    }
-  }
+// The suite's relay settings, under the test's own.
+sim::Spec spec_of(const nlohmann::json& common, bool with_mix) {
+  sim::Spec spec;
+  spec.mixes = with_mix ? 1 : 0;
+  spec.common = {{"mix_hops", with_mix ? 1 : 0},
+                 {"packet_size", 4096},
+                 {"metrics_interval_ms", 50},
+                 {"deliver_retry_ms", 500},
+                 {"mix", {{"strategy", "none"}}}};
+  spec.common.merge_patch(common);
+  spec.await_links = false;
+  spec.on_fault = [](const std::string& what) { BOOST_ERROR(what); };
+  return spec;
 }
 
 }  // namespace
 
-Deployment::Deployment(const std::string& tag, const nlohmann::json& common, bool with_mix,
-                       std::size_t alpha_users, std::size_t beta_users)
-    : alpha(sim::Provider::create(kAlphaProvider, alpha_users, wall_ms() + 86'400'000, rng)),
-      beta(sim::Provider::create(kBetaProvider, beta_users, wall_ms() + 86'400'000, rng)),
-      dir_(tag),
+Deployment::Deployment(const std::string& tag, const nlohmann::json& common, bool with_mix)
+    : sim::Deployment(spec_of(common, with_mix), tag),
       beta_inbox_(beta, {alpha.trust_root.pub}),
       alpha_inbox_(alpha, {beta.trust_root.pub}) {
-  nodes_.push_back(sim::make_node(kAlpha, kAlphaProvider, rng));
-  if (with_mix) nodes_.push_back(sim::make_node(kMix, "", rng));
-  nodes_.push_back(sim::make_node(kBeta, kBetaProvider, rng));
-  const nlohmann::json defaults = {{"mix_hops", with_mix ? 1 : 0},
-                                   {"packet_size", 4096},
-                                   {"metrics_interval_ms", 50},
-                                   {"deliver_retry_ms", 500},
-                                   {"mix", {{"strategy", "none"}}}};
-  for (auto& n : nodes_) {
-    n.settings = defaults;
-    n.settings.merge_patch(common);
-  }
-  for (const auto& a : beta.accounts) node(kBeta).recipients[a.uuid] = to_hex(a.access_key);
-  for (const auto& a : alpha.accounts) node(kAlpha).recipients[a.uuid] = to_hex(a.access_key);
-  beta_server_ = deliver_server(node(kBeta).deliver_port,
-                                [this](const relay::Delivery& d) { beta_inbox_.on_delivery(d); });
-  alpha_server_ = deliver_server(node(kAlpha).deliver_port,
-                                 [this](const relay::Delivery& d) { alpha_inbox_.on_delivery(d); });
+  on_delivery(kBeta, [this](const relay::Delivery& d) { beta_inbox_.on_delivery(d); });
+  on_delivery(kAlpha, [this](const relay::Delivery& d) { alpha_inbox_.on_delivery(d); });
 }
 
-namespace {
-
-std::string exit_description(int status) {
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("was killed by signal ") + ::strsignal(WTERMSIG(status));
-  return "ended with wait status " + std::to_string(status);
-}
-
-void check_exit(const std::string& name, int status) {
-  if (status != 0) BOOST_ERROR("relay " << name << " " << exit_description(status));
-}
-
-}  // namespace
-
-Deployment::~Deployment() {
-  for (auto& [name, r] : relays_) {
-    if (r) check_exit(name, r->stop());
-  }
-  for (auto& t : taps_) t->close();
-  if (beta_server_) beta_server_->stop();
-  if (alpha_server_) alpha_server_->stop();
-}
-
-sim::RelayNode& Deployment::node(const std::string& name) {
-  for (auto& n : nodes_) {
-    if (n.name == name) return n;
-  }
-  throw std::logic_error("no relay named " + name);
-}
-
-void Deployment::configure(const std::string& name, const nlohmann::json& settings) {
-  node(name).settings.merge_patch(settings);
-}
-
-LinkTap& Deployment::tap(const std::string& from, const std::string& to, bool keep_bytes,
-                         bool keep_streams) {
-  if (prepared_) throw std::logic_error("Deployment::tap after start");
-  node(from);
-  node(to);
-  taps_.push_back(std::make_unique<LinkTap>(from, to, keep_bytes, keep_streams));
-  return *taps_.back();
-}
-
-std::map<std::pair<std::string, std::string>, LinkTap*> Deployment::tap_all_links(bool keep_bytes,
-                                                                                  bool keep_streams) {
-  std::map<std::pair<std::string, std::string>, LinkTap*> out;
-  for (const auto& from : nodes_) {
-    for (const auto& to : nodes_) {
-      if (from.name != to.name) out[{from.name, to.name}] = &tap(from.name, to.name, keep_bytes, keep_streams);
-    }
-  }
-  return out;
-}
-
-void Deployment::prepare() {
-  std::set<uint16_t> taken = {node(kAlpha).deliver_port, node(kBeta).deliver_port};
-  auto fresh = [&taken] {
-    for (;;) {
-      const uint16_t p = sim::free_port();
-      if (taken.insert(p).second) return p;
-    }
-  };
-  for (auto& n : nodes_) {
-    n.peer_port = fresh();
-    n.dial_port = n.peer_port;
-    if (!n.provider.empty()) n.submit_port = fresh();
-  }
-  routes_.clear();
-  for (auto& t : taps_) routes_[{t->from(), t->to()}] = t->open(node(t->to()).peer_port);
-  prepared_ = true;
-}
-
-void Deployment::unprepare() {
-  for (auto& [name, r] : relays_) {
-    if (r) r->stop();
-  }
-  relays_.clear();
-  for (auto& t : taps_) t->close();
-  prepared_ = false;
-}
-
-bool Deployment::any_running() const {
-  for (const auto& [name, r] : relays_) {
-    if (r) return true;
-  }
-  return false;
-}
-
-std::vector<sim::RelayNode> Deployment::view_of(const std::string& name) const {
-  std::vector<sim::RelayNode> v = nodes_;
-  for (auto& n : v) {
-    auto r = routes_.find({name, n.name});
-    n.dial_port = r == routes_.end() ? n.peer_port : r->second;
-  }
-  return v;
-}
-
-namespace {
-
-bool port_taken(const std::exception& e) {
-  return std::string(e.what()).find("address already in use") != std::string::npos;
-}
-
-}  // namespace
-
-void Deployment::start() {
-  for (int attempt = 0;; ++attempt) {
-    const bool may_retry = !any_running() && attempt < 3;
-    if (!prepared_) prepare();
-    try {
-      for (const auto& n : nodes_) {
-        relays_[n.name] = std::make_unique<sim::RelayProcess>(n, view_of(n.name), dir_.path());
-      }
-      for (const auto& n : nodes_) relays_[n.name]->wait_ready();
-      return;
-    } catch (const std::runtime_error& e) {
-      if (!may_retry || !port_taken(e)) throw;
-      unprepare();
-    }
-  }
-}
-
-void Deployment::start(const std::string& name) {
-  for (int attempt = 0;; ++attempt) {
-    const bool may_retry = !any_running() && attempt < 3;
-    if (!prepared_) prepare();
-    auto& slot = relays_[name];
-    if (slot) slot->stop();
-    slot.reset();
-    try {
-      slot = std::make_unique<sim::RelayProcess>(node(name), view_of(name), dir_.path());
-      slot->wait_ready();
-      return;
-    } catch (const std::runtime_error& e) {
-      if (!may_retry || !port_taken(e)) throw;
-      unprepare();
-    }
-  }
-}
-
-void Deployment::stop(const std::string& name, bool expect_clean) {
-  const int status = relay(name).stop();
-  if (expect_clean) check_exit(name, status);
-}
-
-sim::RelayProcess& Deployment::relay(const std::string& name) {
-  auto it = relays_.find(name);
-  if (it == relays_.end() || !it->second) throw std::logic_error("relay " + name + " was never started");
-  return *it->second;
-}
-
-uint16_t Deployment::submit_port() const {
-  for (const auto& n : nodes_) {
-    if (n.name == kAlpha) return n.submit_port;
-  }
-  return 0;
-}
-
-void Deployment::expect_running() {
-  for (auto& [name, r] : relays_) {
-    if (!r) continue;
-    siginfo_t info{};
-    // WNOWAIT: look without reaping (RelayProcess::stop reaps it later).
-    if (::waitid(P_PID, static_cast<id_t>(r->pid()), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid == r->pid()) {
-      const int status = info.si_code == CLD_EXITED ? (info.si_status & 0xff) << 8 : info.si_status & 0x7f;
-      BOOST_ERROR("relay " << name << " " << exit_description(status) << " while the test ran");
-    }
-  }
-}
+Deployment::~Deployment() { stop(); }
 
 }  // namespace veil::it

@@ -1,10 +1,9 @@
-// Integration-test harness: a three-relay deployment on loopback (relay-alpha -> mix-1 ->
-// relay-beta) with messenger stand-ins, per-link taps, bounded waits and metric readers.
+// Integration-test harness: the suite's deployment (relay-alpha -> [mix-1] -> relay-beta on
+// loopback, proxy/sim/deployment.h) with an Inbox per provider, numbered messages and submitters.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,50 +12,35 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "base/bytes.h"
-#include "crypto/certificate.h"
 #include "base/rng.h"
+#include "crypto/certificate.h"
 #include "proxy/sim/accounts.h"
+#include "proxy/sim/deployment.h"
 #include "proxy/sim/messenger.h"
-#include "proxy/sim/network.h"
 #include "proxy/sim/socket.h"
-#include "proxy/sim/tap.h"
-#include "proxy/sim/temp_dir.h"
 #include "relay.pb.h"
 
 namespace veil::it {
 
 using namespace std::chrono_literals;
-using Millis = std::chrono::milliseconds;
+using sim::Millis;
 
-inline constexpr const char* kAlpha = "relay-alpha";
-inline constexpr const char* kMix = "mix-1";
-inline constexpr const char* kBeta = "relay-beta";
-inline constexpr const char* kAlphaProvider = "alpha.example";
-inline constexpr const char* kBetaProvider = "beta.example";
+using sim::kAlpha;
+using sim::kAlphaProvider;
+using sim::kBeta;
+using sim::kBetaProvider;
+using sim::kMix;
 
-// Wall-clock milliseconds since the epoch.
-uint64_t wall_ms();
-
-// Polls `pred` every few milliseconds until it holds or `timeout` passed; returns its last value.
-bool wait_until(Millis timeout, const std::function<bool()>& pred);
-
-using sim::TempDir;  // scratch directories (kept if VEIL_KEEP_TEMP is set)
-
-// Counter `name` in a relay's latest metrics snapshot; 0 before the first snapshot.
-uint64_t counter(const sim::RelayProcess& r, const std::string& name);
-// rejected_by_reason[reason] in the latest snapshot; 0 if absent.
-uint64_t rejected(const sim::RelayProcess& r, const std::string& reason);
-// Waits until counter(r, name) >= at_least; the final value either way.
-uint64_t wait_counter(const sim::RelayProcess& r, const std::string& name, uint64_t at_least,
-                      Millis timeout);
-// Waits until counter(r, name) has not changed over `quiet` (at most `timeout`); its value.
-uint64_t settled_counter(const sim::RelayProcess& r, const std::string& name, Millis quiet,
-                         Millis timeout);
+using sim::counter;
+using sim::rejected;
+using sim::settled_counter;
+using sim::wait_counter;
+using sim::wait_until;
+using sim::wall_ms;
 
 // Message texts carry their number: "veil-it #<n>|" followed by `pad` filler bytes.
 std::string message_text(std::size_t n, std::size_t pad = 0);
@@ -151,98 +135,24 @@ class Inbox {
 // Formats up to `max` problems for a failure message.
 std::string describe(const std::vector<std::string>& problems, std::size_t max = 5);
 
-// A tap on one directed link between two relays. The underlying sim::Tap is created when the
-// deployment starts (once the relays' ports are final); before that it has seen nothing.
-class LinkTap {
+// The suite's deployment: relay-alpha (provider alpha.example) -> [mix-1] -> relay-beta
+// (provider beta.example). Every relay gets the suite's settings (4 KiB packets, no mixing,
+// metrics every 50 ms, delivery retries after 500 ms) with `common` merged over them; an unclean
+// relay exit is a test error; each provider's messenger stand-in feeds an Inbox. start() returns
+// once every relay is ready (it does not wait for the peer links).
+class Deployment : public sim::Deployment {
  public:
-  LinkTap(std::string from, std::string to, bool keep_bytes, bool keep_streams)
-      : from_(std::move(from)), to_(std::move(to)), keep_bytes_(keep_bytes), keep_streams_(keep_streams) {}
-  const std::string& from() const { return from_; }
-  const std::string& to() const { return to_; }
-  std::vector<sim::TappedPacket> packets() const;
-  std::size_t packet_count() const;
-  // Replays `packet` on the link (false before the link is up).
-  bool inject(ByteView packet);
-  // Kept across a (re)creation of the tap; may be set before the deployment starts.
-  void set_mutator(std::function<void(Bytes&)> f);
-  // Every byte seen in one direction (keep_streams only).
-  Bytes stream_bytes(bool forward) const;
-
- private:
-  friend class Deployment;
-  uint16_t open(uint16_t target_port);  // the tap's listening port
-  void close();
-  std::string from_, to_;
-  bool keep_bytes_, keep_streams_;
-  mutable std::mutex mu_;
-  std::function<void(Bytes&)> mutator_;
-  std::unique_ptr<sim::Tap> tap_;
-};
-
-// relay-alpha (provider alpha.example) -> [mix-1] -> relay-beta (provider beta.example), each
-// with its own free ports, keys and config in a temp dir; messenger stand-ins for both
-// providers. Relays are started explicitly and stopped (SIGTERM) on destruction.
-class Deployment {
- public:
-  // `common` is merged over every relay's generated config (configure() adds per-relay settings).
   // Without a mix, the providers' relays talk directly (one hop, pairwise layer).
   explicit Deployment(const std::string& tag, const nlohmann::json& common = nlohmann::json::object(),
-                      bool with_mix = true, std::size_t alpha_users = 4, std::size_t beta_users = 6);
-  ~Deployment();
-  Deployment(const Deployment&) = delete;
-  Deployment& operator=(const Deployment&) = delete;
+                      bool with_mix = true);
+  ~Deployment();  // stops everything before the inboxes go
 
-  SystemRng rng;
-  sim::Provider alpha;
-  sim::Provider beta;
-
-  sim::RelayNode& node(const std::string& name);
-  // Extra settings for one relay; call before start().
-  void configure(const std::string& name, const nlohmann::json& settings);
-  // Routes `from`'s connections to `to` through a new tap (other relays still dial `to`
-  // directly); call before the first start().
-  LinkTap& tap(const std::string& from, const std::string& to, bool keep_bytes = true,
-               bool keep_streams = false);
-  // Taps every directed link; the taps by (from, to).
-  std::map<std::pair<std::string, std::string>, LinkTap*> tap_all_links(bool keep_bytes = true,
-                                                                         bool keep_streams = false);
-
-  // Starts every relay (or one) and waits for its "ready" line. The relays' listening ports are
-  // chosen just before their first start; if another process took one meanwhile ("address
-  // already in use"), fresh ports are chosen and the start is retried, as long as no relay of
-  // this deployment runs yet.
-  void start();
-  void start(const std::string& name);
-  // SIGTERM and wait; the relay's final metrics stay readable through relay(name). A relay that
-  // did not exit cleanly (status 0) is a test error unless `expect_clean` is false. The
-  // destructor stops every relay the same way.
-  void stop(const std::string& name, bool expect_clean = true);
-  sim::RelayProcess& relay(const std::string& name);
-
-  uint16_t submit_port() const;  // relay-alpha's submit port
-  // A test error for every started relay that is no longer running (crashed or exited).
-  void expect_running();
   Inbox& beta_inbox() { return beta_inbox_; }
   Inbox& alpha_inbox() { return alpha_inbox_; }
-  sim::DeliverServer& beta_server() { return *beta_server_; }
 
  private:
-  std::vector<sim::RelayNode> view_of(const std::string& name) const;
-  // Picks fresh listening ports for every relay and opens the taps on them.
-  void prepare();
-  void unprepare();  // stops every relay and closes the taps
-  bool any_running() const;
-
-  TempDir dir_;
-  std::vector<sim::RelayNode> nodes_;
-  std::map<std::pair<std::string, std::string>, uint16_t> routes_;
-  bool prepared_ = false;
   Inbox beta_inbox_;
   Inbox alpha_inbox_;
-  std::unique_ptr<sim::DeliverServer> beta_server_;
-  std::unique_ptr<sim::DeliverServer> alpha_server_;
-  std::vector<std::unique_ptr<LinkTap>> taps_;
-  std::map<std::string, std::unique_ptr<sim::RelayProcess>> relays_;  // destroyed first
 };
 
 }  // namespace veil::it

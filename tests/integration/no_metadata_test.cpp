@@ -102,9 +102,9 @@ BOOST_AUTO_TEST_CASE(links_and_deliveries_carry_no_sender_time_or_connection_dat
   constexpr uint64_t kQuantum = 60'000;
   Deployment net("no-metadata", {{"timestamp_quantum_ms", kQuantum},
                                  {"mix", {{"strategy", "poisson"}, {"mean_delay_ms", 3}}}});
-  const auto taps = net.tap_all_links(true, true);  // packets and raw streams
-  LinkTap* alpha_to_mix = taps.at({kAlpha, kMix});
-  LinkTap* mix_to_beta = taps.at({kMix, kBeta});
+  const auto taps = net.tap_all(true, true);  // packets and raw streams
+  sim::Tap* alpha_to_mix = taps.at({kAlpha, kMix});
+  sim::Tap* mix_to_beta = taps.at({kMix, kBeta});
   net.start();
 
   // The sender's certificate also carries a phone number, so that it could leak too.

@@ -10,8 +10,8 @@ BOOST_AUTO_TEST_SUITE(replay)
 
 BOOST_AUTO_TEST_CASE(replayed_packets_are_dropped_at_the_next_hop) {
   Deployment net("replay");
-  LinkTap& alpha_to_mix = net.tap(kAlpha, kMix);  // only relay-alpha's link to mix-1
-  LinkTap& mix_to_beta = net.tap(kMix, kBeta);    // only mix-1's link to relay-beta
+  sim::Tap& alpha_to_mix = net.tap(kAlpha, kMix);  // only relay-alpha's link to mix-1
+  sim::Tap& mix_to_beta = net.tap(kMix, kBeta);    // only mix-1's link to relay-beta
   net.start();
   auto& mix = net.relay(kMix);
   auto& beta = net.relay(kBeta);

@@ -12,8 +12,8 @@ BOOST_AUTO_TEST_SUITE(tamper)
 BOOST_AUTO_TEST_CASE(a_flipped_bit_is_dropped_at_the_next_hop) {
   constexpr std::size_t kPacket = 4096;
   Deployment net("tamper", {{"packet_size", kPacket}});
-  LinkTap& alpha_to_mix = net.tap(kAlpha, kMix);
-  LinkTap& mix_to_beta = net.tap(kMix, kBeta);
+  sim::Tap& alpha_to_mix = net.tap(kAlpha, kMix);
+  sim::Tap& mix_to_beta = net.tap(kMix, kBeta);
   // alpha -> mix: packets 0..4 get one bit flipped, each at another place of the layout.
   const std::vector<std::size_t> where = {0, 40, 60, 2000, kPacket - 1};  // head, tag, routing, body, last
   std::atomic<std::size_t> seen_a{0};

@@ -40,11 +40,11 @@ Capture phase(bool covers, std::size_t want, uint64_t seed) {
     }));
   } else {
     sim::SubmitClient client(d.submit_port(), nullptr);
-    const auto& beta = d.beta().accounts;
+    const auto& beta = d.beta.accounts;
     for (std::size_t i = 0; i < want; ++i) {
       const std::string content = "real packet " + std::to_string(i);
-      BOOST_REQUIRE(client.send(v1_submission(d.alpha().accounts[0], beta[i % beta.size()],
-                                              as_bytes(content), d.rng(), i)));
+      BOOST_REQUIRE(client.send(v1_submission(d.alpha.accounts[0], beta[i % beta.size()],
+                                              as_bytes(content), d.rng, i)));
     }
     client.finish();
     BOOST_REQUIRE(wait_until(Millis(20'000), [&] { return d.beta_delivery_count() >= want; }));
@@ -62,8 +62,8 @@ Capture phase(bool covers, std::size_t want, uint64_t seed) {
       else out->push_back(std::move(p.packet));
     }
   }
-  c.alpha_delivered = d.alpha_server_frames();
-  c.beta_delivered = d.beta_server_frames();
+  c.alpha_delivered = d.alpha_server().frames();
+  c.beta_delivered = d.beta_server().frames();
   return c;
 }
 

@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(no_sender_identity_address_or_time_on_any_link) {
   Deployment d(spec, "identity");
   d.tap_all(true, true);
   const std::string e164 = "+15550100234";
-  const sim::Account sender = make_sender(d.alpha(), e164, d.rng());
+  const sim::Account sender = make_sender(d.alpha, e164, d.rng);
   d.start();
 
   struct Sent {
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(no_sender_identity_address_or_time_on_any_link) {
   };
   std::vector<Sent> sent;
   std::size_t expected = 0;
-  const auto& beta = d.beta().accounts;
+  const auto& beta = d.beta.accounts;
   for (uint64_t i = 0; i < 12; ++i) {
     veil::relay::Submission s;
     std::vector<std::string> rcpts;
@@ -96,12 +96,12 @@ BOOST_AUTO_TEST_CASE(no_sender_identity_address_or_time_on_any_link) {
     if (i % 3 == 2) {
       std::vector<const sim::Account*> to{&beta[i % beta.size()], &beta[(i + 1) % beta.size()],
                                           &beta[(i + 2) % beta.size()]};
-      s = v2_submission(sender, to, as_bytes(content), d.rng(), i);
+      s = v2_submission(sender, to, as_bytes(content), d.rng, i);
       for (auto* a : to) rcpts.push_back(a->uuid);
       expected += 3;
     } else {
       const sim::Account& to = beta[i % beta.size()];
-      s = v1_submission(sender, to, as_bytes(content), d.rng(), i);
+      s = v1_submission(sender, to, as_bytes(content), d.rng, i);
       rcpts.push_back(to.uuid);
       expected += 1;
     }

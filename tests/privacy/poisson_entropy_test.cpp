@@ -46,11 +46,11 @@ BOOST_AUTO_TEST_CASE(entropy_matches_ideal_poisson_mix) {
   sim::Tap& egress = d.tap(kAlpha, kBeta, true);
   std::vector<veil::relay::Submission> subs;
   std::map<std::string, std::size_t> by_envelope;
-  const auto& alice = d.alpha().accounts[0];
-  const auto& beta = d.beta().accounts;
+  const auto& alice = d.alpha.accounts[0];
+  const auto& beta = d.beta.accounts;
   for (std::size_t i = 0; i < n; ++i) {
     const std::string content = "poisson input " + std::to_string(i);
-    subs.push_back(v1_submission(alice, beta[i % beta.size()], as_bytes(content), d.rng(), i));
+    subs.push_back(v1_submission(alice, beta[i % beta.size()], as_bytes(content), d.rng, i));
     by_envelope[subs.back().envelope()] = i;
   }
   d.start();
@@ -82,7 +82,7 @@ BOOST_AUTO_TEST_CASE(entropy_matches_ideal_poisson_mix) {
   std::size_t unknown = 0;
   double delay_sum = 0;
   for (const auto& p : packets) {
-    const Peeled x = d.peel(p.packet, kAlpha, kBeta);
+    const Peeled x = peel(d, p.packet, kAlpha, kBeta);
     auto it = x.ok ? by_envelope.find(x.envelope) : by_envelope.end();
     if (it == by_envelope.end()) {
       ++unknown;

@@ -31,10 +31,10 @@ BOOST_AUTO_TEST_CASE(replayed_packets_dropped_at_every_hop) {
   const std::size_t n = 6;
   std::map<std::string, std::size_t> by_envelope;
   Submitter sub(d.submit_port());
-  const auto& beta = d.beta().accounts;
+  const auto& beta = d.beta.accounts;
   for (std::size_t i = 0; i < n; ++i) {
     const std::string content = "replay victim " + std::to_string(i);
-    const auto s = v1_submission(d.alpha().accounts[1], beta[i % beta.size()], as_bytes(content), d.rng(), i);
+    const auto s = v1_submission(d.alpha.accounts[1], beta[i % beta.size()], as_bytes(content), d.rng, i);
     by_envelope[s.envelope()] = i;
     BOOST_REQUIRE_EQUAL(sub.submit(s).status(), veil::relay::SubmitAnswer::ACCEPTED);
   }
@@ -57,7 +57,7 @@ BOOST_AUTO_TEST_CASE(replayed_packets_dropped_at_every_hop) {
   // alpha -> mix pairwise key, the layer the packets were made with).
   {
     sim::Socket s = sim::Socket::connect_tcp(d.node("mix-1").peer_port);
-    set_recv_timeout(s, Millis(5000));
+    s.set_recv_timeout(Millis(5000));
     Bytes hello{kFrameHello};
     append(hello, as_bytes(std::string(kAlpha)));
     BOOST_REQUIRE(s.send_frame(hello));
@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(replayed_packets_dropped_at_every_hop) {
   BOOST_CHECK_EQUAL(second_after, n);  // no replay was forwarded
   BOOST_CHECK_EQUAL(delivered.size(), n);
   for (const auto& [i, count] : delivered) BOOST_CHECK_MESSAGE(count == 1, "input " << i << " delivered " << count << " times");
-  BOOST_CHECK_EQUAL(d.beta_server_frames(), n);
+  BOOST_CHECK_EQUAL(d.beta_server().frames(), n);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -40,17 +40,17 @@ SweepResult sweep(Deployment& d, std::size_t packet_size, std::size_t hops, std:
   SweepResult r;
   const std::size_t capacity = crypto::payload_capacity(packet_size, hops);
   r.capacity = capacity;
-  const auto& alice = d.alpha().accounts[0];
-  const auto& beta = d.beta().accounts;
+  const auto& alice = d.alpha.accounts[0];
+  const auto& beta = d.beta.accounts;
   Submitter sub(d.submit_port());
   uint64_t id = 0;
   for (int version : {1, 2}) {
     // Content size at which the payload first exceeds the capacity (found by the probe below).
     auto build = [&](std::size_t len) {
       const std::string content(len, static_cast<char>('a' + len % 26));
-      if (version == 1) return v1_submission(alice, beta[len % beta.size()], as_bytes(content), d.rng(), id);
+      if (version == 1) return v1_submission(alice, beta[len % beta.size()], as_bytes(content), d.rng, id);
       std::vector<const sim::Account*> to{&beta[0], &beta[1]};
-      return v2_submission(alice, to, as_bytes(content), d.rng(), id);
+      return v2_submission(alice, to, as_bytes(content), d.rng, id);
     };
     std::size_t over_in_a_row = 0;
     for (std::size_t len = 1; over_in_a_row < 3 && len < 70'000;) {

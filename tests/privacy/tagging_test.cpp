@@ -83,10 +83,10 @@ BOOST_AUTO_TEST_CASE(flipped_bit_anywhere_drops_packet_at_next_hop) {
   const std::size_t n = 2 * (tag1->bits.size() + 2 * tag2->bits.size()) + 4;
   std::map<std::string, std::size_t> by_envelope;
   Submitter sub(d.submit_port());
-  const auto& beta = d.beta().accounts;
+  const auto& beta = d.beta.accounts;
   for (std::size_t i = 0; i < n; ++i) {
     const std::string content = "tagging target " + std::to_string(i);
-    const auto s = v1_submission(d.alpha().accounts[2], beta[i % beta.size()], as_bytes(content), d.rng(), i);
+    const auto s = v1_submission(d.alpha.accounts[2], beta[i % beta.size()], as_bytes(content), d.rng, i);
     by_envelope[s.envelope()] = i;
     BOOST_REQUIRE_EQUAL(sub.submit(s).status(), veil::relay::SubmitAnswer::ACCEPTED);
     // One at a time through the whole path, so each link sees packets in submission order.
@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(flipped_bit_anywhere_drops_packet_at_next_hop) {
         std::tuple{tag2, std::string("mix-1"), std::string(kBeta)}}) {
     BOOST_REQUIRE_EQUAL(tagger->next, tagger->bits.size());  // every planned flip happened
     for (const auto& [orig, where] : tagger->originals) {
-      const Peeled p = d.peel(orig, from, to);
+      const Peeled p = peel(d, orig, from, to);
       auto it = p.ok ? by_envelope.find(p.envelope) : by_envelope.end();
       BOOST_REQUIRE_MESSAGE(it != by_envelope.end(), "tagged original on " << from << "->" << to << " not peelable");
       tagged.insert(it->second);

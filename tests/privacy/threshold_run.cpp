@@ -23,11 +23,11 @@ ThresholdRun run_threshold_mix(int k, std::size_t batches, uint64_t seed) {
   const std::size_t total = batches * static_cast<std::size_t>(k);
   std::vector<veil::relay::Submission> subs;
   std::map<std::string, std::size_t> by_envelope;
-  const auto& alice = d.alpha().accounts[0];
-  const auto& beta = d.beta().accounts;
+  const auto& alice = d.alpha.accounts[0];
+  const auto& beta = d.beta.accounts;
   for (std::size_t i = 0; i < total; ++i) {
     const std::string content = "batch input " + std::to_string(i);
-    subs.push_back(v1_submission(alice, beta[i % beta.size()], as_bytes(content), d.rng(), i));
+    subs.push_back(v1_submission(alice, beta[i % beta.size()], as_bytes(content), d.rng, i));
     by_envelope[subs.back().envelope()] = i;
   }
   BOOST_REQUIRE_EQUAL(by_envelope.size(), total);
@@ -57,7 +57,7 @@ ThresholdRun run_threshold_mix(int k, std::size_t batches, uint64_t seed) {
   // Ground truth of each output.
   std::vector<std::size_t> truth(packets.size());
   for (std::size_t o = 0; o < packets.size(); ++o) {
-    const Peeled p = d.peel(packets[o].packet, kAlpha, kBeta);
+    const Peeled p = peel(d, packets[o].packet, kAlpha, kBeta);
     auto it = p.ok ? by_envelope.find(p.envelope) : by_envelope.end();
     if (it == by_envelope.end()) {
       ++run.unpeeled;
