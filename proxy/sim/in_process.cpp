@@ -226,31 +226,5 @@ InProcessWorld::Node& InProcessWorld::node(const std::string& name) {
   throw std::runtime_error("no relay named " + name);
 }
 
-relay::Submission v1_submission(const Account& from, const Account& to, ByteView content,
-                                uint64_t id, const std::string& destination, Rng& rng) {
-  relay::Submission s;
-  s.set_request_id(id);
-  s.set_destination(destination);
-  auto* r = s.add_recipients();
-  r->set_service_id(to.uuid);
-  r->add_devices(to.device);
-  s.set_access_key(to.access_key.data(), to.access_key.size());
-  const Bytes env = seal_v1_to(from, to, content, rng);
-  s.set_envelope(env.data(), env.size());
-  return s;
-}
-
-relay::Submission v2_submission(const Account& from, const std::vector<const Account*>& to,
-                                ByteView content, uint64_t id, const std::string& destination,
-                                Rng& rng) {
-  relay::Submission s;
-  s.set_request_id(id);
-  s.set_destination(destination);
-  const auto key = combined_access_key(to);
-  s.set_access_key(key.data(), key.size());
-  const Bytes env = seal_v2_to(from, to, content, rng);
-  s.set_envelope(env.data(), env.size());
-  return s;
-}
 
 }  // namespace veil::sim

@@ -123,12 +123,4 @@ class InProcessWorld {
   std::map<std::string, Provider> providers_;
 };
 
-// An SSv1 submission of `content` from `from` to `to` (access key `to`'s), as request `id`.
-relay::Submission v1_submission(const Account& from, const Account& to, ByteView content,
-                                uint64_t id, const std::string& destination, Rng& rng);
-// An SSv2 submission to every account in `to` with their combined access key.
-relay::Submission v2_submission(const Account& from, const std::vector<const Account*>& to,
-                                ByteView content, uint64_t id, const std::string& destination,
-                                Rng& rng);
-
 }  // namespace veil::sim

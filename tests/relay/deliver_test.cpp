@@ -63,13 +63,12 @@ BOOST_AUTO_TEST_CASE(ssv2_fans_out_per_recipient_and_a_wrong_key_or_unknown_reci
   const auto& from = w.provider(kAlphaProvider).accounts.at(0);
   const auto& b = w.provider(kBetaProvider).accounts;
   auto& sub = w.submitter(kAlpha);
-  sub.send(sim::v2_submission(from, {&b[0], &b[1], &b[2]}, as_bytes("all three"), 1, kBetaProvider,
-                              w.rng));
-  auto wrong = sim::v2_submission(from, {&b[0], &b[1]}, as_bytes("wrong key"), 2, kBetaProvider, w.rng);
+  sub.send(sim::v2_submission(from, {&b[0], &b[1], &b[2]}, as_bytes("all three"), w.rng, 1));
+  auto wrong = sim::v2_submission(from, {&b[0], &b[1]}, as_bytes("wrong key"), w.rng, 2);
   wrong.set_access_key(b[0].access_key.data(), 16);
   sub.send(wrong);
   const auto& stranger = w.provider(kAlphaProvider).accounts.at(1);  // not served by relay-beta
-  sub.send(sim::v1_submission(from, stranger, as_bytes("nobody here"), 3, kBetaProvider, w.rng));
+  sub.send(sim::v1_submission(from, stranger, as_bytes("nobody here"), w.rng, 3));
   w.settle();
   BOOST_TEST(sub.accepted() == 3u);  // relay-alpha cannot judge relay-beta's recipients
   const auto& got = w.deliver(kBeta).deliveries();

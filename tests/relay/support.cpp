@@ -25,7 +25,7 @@ relay::Submission message_to_beta(sim::InProcessWorld& w, uint64_t n, std::size_
   const sim::Account& from = w.provider(kAlphaProvider).accounts.at(0);
   const sim::Account& rcpt = w.provider(kBetaProvider).accounts.at(to);
   const std::string text = "message #" + std::to_string(n);
-  return sim::v1_submission(from, rcpt, as_bytes(text), n, kBetaProvider, w.rng);
+  return sim::v1_submission(from, rcpt, as_bytes(text), w.rng, n, kBetaProvider);
 }
 
 void TestJournal::record(uint64_t item, const crypto::RelayId& next_hop, ByteView packet) {

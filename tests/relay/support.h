@@ -9,15 +9,16 @@
 #include <vector>
 
 #include "proxy/relay/core/journal.h"
+#include "proxy/sim/deployment.h"
 #include "proxy/sim/in_process.h"
 
 namespace veil::relay_test {
 
-inline constexpr const char* kAlpha = "relay-alpha";
-inline constexpr const char* kMix = "mix-1";
-inline constexpr const char* kBeta = "relay-beta";
-inline constexpr const char* kAlphaProvider = "alpha.example";
-inline constexpr const char* kBetaProvider = "beta.example";
+using sim::kAlpha;
+using sim::kAlphaProvider;
+using sim::kBeta;
+using sim::kBetaProvider;
+using sim::kMix;
 
 using relay::Counter;
 using Tune = std::function<void(relay::RelayConfig&)>;
