@@ -133,7 +133,14 @@ int main(int argc, char** argv) {
   try {
     return run(config_path);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "veil-relay: %s\n", e.what());
+    // One line per problem (a config may have several), each naming the program.
+    const std::string what = e.what();
+    std::size_t from = 0;
+    while (from <= what.size()) {
+      const std::size_t nl = std::min(what.find('\n', from), what.size());
+      std::fprintf(stderr, "veil-relay: %s\n", what.substr(from, nl - from).c_str());
+      from = nl + 1;
+    }
     return 1;
   }
 }

@@ -82,6 +82,12 @@ void MemoryDeliverServer::ack_all() {
   unacked_.clear();
 }
 
+void MemoryDeliverServer::send_frame(ByteView body) {
+  for (auto& c : conns_) {
+    if (!c->closed()) c->send(body);
+  }
+}
+
 InProcessWorld::InProcessWorld(uint64_t seed) : clock(1'000'000), net(clock), rng(seed) {}
 
 InProcessWorld::~InProcessWorld() {

@@ -51,6 +51,8 @@ class MemoryDeliverServer {
   void withhold_acks(bool on) { withhold_ = on; }
   // Acknowledges every delivery recorded and not yet acknowledged.
   void ack_all();
+  // Sends one frame with `body` to the relay on every open connection (for malformed acks).
+  void send_frame(ByteView body);
   const std::vector<relay::Delivery>& deliveries() const { return deliveries_; }
   std::size_t connections() const { return connections_; }
 

@@ -79,6 +79,24 @@ BOOST_AUTO_TEST_CASE(ssv2_fans_out_per_recipient_and_a_wrong_key_or_unknown_reci
   BOOST_TEST(w.counter(kBeta, Counter::deliveries_dropped_malformed) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_malformed_acknowledgement_is_counted_and_changes_nothing) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.start();
+  auto& server = w.deliver(kBeta);
+  server.withhold_acks(true);
+  w.submitter(kAlpha).send(message_to_beta(w, 1));
+  w.settle();
+  const uint8_t garbage[] = {0xff, 0xff, 0xff};
+  server.send_frame(garbage);
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::deliver_frames_malformed) == 1u);
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_acked) == 0u);
+  server.ack_all();
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_acked) == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace veil::relay_test

@@ -81,6 +81,7 @@ void RelayState::on_deliver_frame(ByteView frame) {
   ProviderSide& ps = *provider_;
   DeliveryAck ack;
   if (frame.size() > INT32_MAX || !ack.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+    metrics_.inc(Counter::deliver_frames_malformed);
     return;
   }
   if (ps.deliveries.erase(ack.delivery_id()) == 1) {

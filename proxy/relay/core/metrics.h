@@ -19,7 +19,8 @@ namespace veil::relay {
   X(deliveries_dropped_access) X(deliveries_dropped_malformed) X(deliveries_dropped_unknown)  \
   X(cover_drop_sent) X(cover_loop_sent) X(cover_drop_received) X(cover_loop_returned)         \
   X(cover_loop_lost) X(cover_loop_unknown) X(peer_connects) X(peer_disconnects)               \
-  X(peer_frames_malformed) X(deliver_connects) X(submit_connections)
+  X(peer_frames_malformed) X(deliver_connects) X(deliver_frames_malformed)                  \
+  X(submit_connections)
 
 enum class Counter : int {
 #define VEIL_COUNTER_ENUM(name) name,
