@@ -36,9 +36,11 @@ class Clock {
   virtual ~Clock() = default;
   // Monotonic time in µs; never decreases between calls.
   virtual Micros now() const = 0;
-  // Wall-clock milliseconds since the Unix epoch (for coarse delivery timestamps only).
+  // Wall-clock milliseconds since the Unix epoch (for coarse delivery timestamps only); may jump
+  // either way when the system clock is set.
   virtual int64_t wall_ms() const = 0;
-  // A timer that calls `fire` on the loop thread when due. The callback may re-arm the timer.
+  // A timer that calls `fire` on the loop thread when due. The callback may re-arm or cancel the
+  // timer but must not destroy it. The clock must outlive its timers.
   virtual std::unique_ptr<Timer> timer(std::function<void()> fire) = 0;
 };
 

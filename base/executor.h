@@ -10,8 +10,9 @@ namespace veil {
 class Executor {
  public:
   virtual ~Executor() = default;
-  // Runs `work` on a worker thread, then `done` on the loop thread. `work` must touch no state the
-  // loop thread uses meanwhile; completions of different jobs may come in any order.
+  // Runs `work` on a worker thread, then `done` on the loop thread. Call from the loop thread.
+  // `work` must touch no state the loop thread uses meanwhile; completions of different jobs may
+  // come in any order. The executor and what `done` uses must outlive the job.
   virtual void post(std::function<void()> work, std::function<void()> done) = 0;
 };
 

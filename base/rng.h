@@ -13,7 +13,7 @@ class Rng {
   virtual ~Rng() = default;
   // Fills `out` with random bytes. Never fails.
   virtual void fill(std::span<uint8_t> out) = 0;
-  // A uniform integer in [0, bound) without modulo bias; bound must be > 0.
+  // A uniform integer in [0, bound) without modulo bias; 0 when bound is 0 or 1.
   uint64_t uniform(uint64_t bound);
   // A uniform double in [0, 1) with 53 random bits.
   double unit();

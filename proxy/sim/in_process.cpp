@@ -8,6 +8,7 @@ namespace veil::sim {
 MemorySubmitter::MemorySubmitter(MemoryNetwork& net, const relay::Endpoint& submit) {
   dialer_ = net.dialer(submit, [this](std::shared_ptr<relay::Stream> s) {
     dialer_->stop();  // one connection: a closed one is not replaced
+    raw_ = s;
     conn_ = relay::FramedStream::create(std::move(s), 1u << 20);
     conn_->start(
         [this](relay::FramedStream&, Bytes frame) {
@@ -37,6 +38,16 @@ void MemorySubmitter::send_raw(ByteView bytes) {
 
 void MemorySubmitter::close() {
   if (conn_) conn_->close();
+}
+
+void MemorySubmitter::end() {
+  if (raw_) MemoryNetwork::shutdown(*raw_);
+}
+
+void MemorySubmitter::send_all(const std::vector<relay::Submission>& subs) {
+  Bytes all;
+  for (const auto& s : subs) append(all, relay::frame(as_bytes(s.SerializeAsString())));
+  send_raw(all);
 }
 
 std::size_t MemorySubmitter::accepted() const {
@@ -94,6 +105,8 @@ InProcessWorld::~InProcessWorld() {
   for (auto& n : nodes_) {
     if (n->relay) n->relay->stop();
   }
+  settle();
+  net.close_all();  // what a test left open (its own streams included)
   settle();
   for (auto& n : nodes_) {
     n->submitter.reset();

@@ -27,9 +27,13 @@ class MemorySubmitter {
  public:
   MemorySubmitter(MemoryNetwork& net, const relay::Endpoint& submit);
   void send(const relay::Submission& s);
+  // Several submissions in one write (they arrive in one read: one batch).
+  void send_all(const std::vector<relay::Submission>& subs);
   // Arbitrary bytes (for malformed-input tests).
   void send_raw(ByteView bytes);
   void close();
+  // Finishes sending (half-close): the relay answers what it read, then closes.
+  void end();
   bool connected() const { return conn_ != nullptr; }
   bool closed() const { return closed_; }
   const std::vector<relay::SubmitAnswer>& answers() const { return answers_; }
@@ -37,6 +41,7 @@ class MemorySubmitter {
 
  private:
   std::unique_ptr<relay::Dialer> dialer_;
+  std::shared_ptr<relay::Stream> raw_;
   std::shared_ptr<relay::FramedStream> conn_;
   std::vector<Bytes> queued_;  // sent before the connection was up
   std::vector<relay::SubmitAnswer> answers_;

@@ -54,6 +54,14 @@ class MemoryStream final : public relay::Stream, public std::enable_shared_from_
     net_.post([self] { self->finish_close(); });
   }
   void close_when_flushed() override { close(); }  // writes are never pending
+  void shutdown() {
+    if (closing_ || shut_) return;
+    shut_ = true;
+    if (auto p = peer_.lock()) {
+      p->peer_closed_ = true;
+      p->schedule();
+    }
+  }
   bool closed() const override { return closing_; }
   std::size_t pending_bytes() const override { return 0; }
   bool open() const { return !closing_; }
@@ -67,13 +75,16 @@ class MemoryStream final : public relay::Stream, public std::enable_shared_from_
       if (auto s = weak.lock()) s->deliver();
     });
   }
-  // One read per task, so that other connections' reads interleave as on a real loop.
+  // One read per task, of everything written since the last, so that other connections' reads
+  // interleave as on a real loop.
   void deliver() {
     scheduled_ = false;
     if (closing_ || !started_ || paused_ || ended_) return;
     if (!inbox_.empty()) {
       Bytes chunk = std::move(inbox_.front());
       inbox_.pop_front();
+      for (const Bytes& more : inbox_) append(chunk, more);
+      inbox_.clear();
       auto keep = shared_from_this();
       handlers_.on_data(chunk);
       if (!inbox_.empty() || peer_closed_) schedule();
@@ -109,6 +120,7 @@ class MemoryStream final : public relay::Stream, public std::enable_shared_from_
   bool peer_closed_ = false;
   bool ended_ = false;
   bool closing_ = false;
+  bool shut_ = false;
 };
 
 namespace {
@@ -167,9 +179,18 @@ class MemoryDialer final : public relay::Dialer {
     net_.streams_.push_back(server);
     ++net_.connects_;
     backoff_ = 50'000;
-    auto on_accept = it->second.on_accept;
     auto alive = alive_;
-    net_.post([on_accept, server] { on_accept(server); });
+    MemoryNetwork* net = &net_;
+    const std::string key = key_;
+    net_.post([net, key, server] {
+      // Accepted only if the listener is still there when the connection arrives.
+      auto l = net->listeners_.find(key);
+      if (l == net->listeners_.end()) {
+        server->close();
+        return;
+      }
+      l->second.on_accept(server);
+    });
     net_.post([this, alive, client] {
       if (*alive) {
         on_connected_(client);
@@ -242,6 +263,18 @@ std::size_t MemoryNetwork::sever(const relay::Endpoint& where) {
   }
   std::erase_if(streams_, [](const auto& w) { return w.expired(); });
   return n / 2 + n % 2;
+}
+
+void MemoryNetwork::shutdown(relay::Stream& s) { static_cast<MemoryStream&>(s).shutdown(); }
+
+void MemoryNetwork::close_all() {
+  std::vector<std::shared_ptr<MemoryStream>> open;
+  for (auto& w : streams_) {
+    if (auto s = w.lock(); s && s->open()) open.push_back(s);
+  }
+  for (auto& s : open) s->close();
+  run();
+  streams_.clear();
 }
 
 std::size_t MemoryNetwork::open_connections() const {

@@ -1,6 +1,7 @@
 // An in-memory Transport for whole relays in one process: streams are pipes between two objects,
 // every delivery is a queued task that run() performs in order, and dialers back off on the
-// injected clock. Deterministic: no threads, no sockets, no wall time.
+// injected clock. Deterministic: no threads, no sockets, no wall time. As on TCP, what a stream's
+// peer wrote since its last read arrives as one read (so several frames may form one batch).
 #pragma once
 
 #include <deque>
@@ -39,6 +40,11 @@ class MemoryNetwork final : public relay::Transport {
   // bytes: an observer of the wire, as a link tap is for real sockets.
   using WriteObserver = std::function<void(const std::string& endpoint, bool from_dialer, ByteView)>;
   void observe(WriteObserver w) { observer_ = std::move(w); }
+  // Ends the sending side of `s` (a stream of this network): its peer reads the rest, then sees
+  // the end, while `s` can still read (a TCP half-close).
+  static void shutdown(relay::Stream& s);
+  // Closes every stream still open (before the objects their handlers use are destroyed).
+  void close_all();
   // Connections established so far, and those still open.
   std::size_t connects() const { return connects_; }
   std::size_t open_connections() const;

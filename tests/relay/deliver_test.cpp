@@ -1,6 +1,7 @@
 // The deliver stage in process: access checks, SSv2 fan-out, acknowledgements, retries and the
 // resend after the messenger server reconnects.
 #include <boost/test/unit_test.hpp>
+#include <set>
 
 #include "support.h"
 
@@ -73,7 +74,13 @@ BOOST_AUTO_TEST_CASE(ssv2_fans_out_per_recipient_and_a_wrong_key_or_unknown_reci
   BOOST_TEST(sub.accepted() == 3u);  // relay-alpha cannot judge relay-beta's recipients
   const auto& got = w.deliver(kBeta).deliveries();
   BOOST_REQUIRE(got.size() == 3u);
-  for (std::size_t i = 0; i < 3; ++i) BOOST_TEST(got[i].recipient().service_id() == b[i].uuid);
+  std::set<std::string> envelopes;
+  for (std::size_t i = 0; i < 3; ++i) {
+    BOOST_TEST(got[i].recipient().service_id() == b[i].uuid);
+    BOOST_TEST(got[i].recipient().devices_size() == 1);
+    envelopes.insert(got[i].envelope());
+  }
+  BOOST_TEST(envelopes.size() == 3u);  // each recipient gets its own received message
   BOOST_TEST(w.counter(kBeta, Counter::deliveries_dropped_access) == 1u);
   BOOST_TEST(w.counter(kBeta, Counter::deliveries_dropped_unknown) == 1u);
   BOOST_TEST(w.counter(kBeta, Counter::deliveries_dropped_malformed) == 0u);

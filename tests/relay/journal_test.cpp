@@ -1,6 +1,7 @@
 // The journal seam in process: answers and link acks wait for the group commit; records carry the
 // next hop; a restarted relay recovers what its journal kept and delivers it exactly once.
 #include <boost/test/unit_test.hpp>
+#include <set>
 
 #include "support.h"
 
@@ -27,6 +28,32 @@ BOOST_AUTO_TEST_CASE(accepted_answers_wait_for_the_commit) {
   journal.release();
   w.settle();
   BOOST_TEST(sub.accepted() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_submitter_that_finishes_sending_still_gets_every_held_answer_before_the_close) {
+  TestJournal journal;
+  sim::InProcessWorld w;
+  declare_world(w, false, {}, {}, {}, 4, &journal);
+  w.start();
+  journal.hold(true);
+  auto& sub = w.submitter(kAlpha);
+  for (uint64_t n = 1; n <= 3; ++n) sub.send(message_to_beta(w, n));
+  const uint8_t zero_length[] = {0, 0, 0, 0};
+  sub.send_raw(zero_length);  // a bad frame ends the input after the three
+  w.settle();
+  sub.end();
+  w.settle();
+  BOOST_TEST(sub.answers().empty());
+  BOOST_TEST(!sub.closed());  // the close waits behind the held answers
+  journal.release();
+  w.settle();
+  BOOST_REQUIRE(sub.answers().size() == 4u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    BOOST_TEST(sub.answers()[i].request_id() == i + 1);
+    BOOST_TEST(sub.answers()[i].status() == relay::SubmitAnswer::ACCEPTED);
+  }
+  BOOST_TEST(sub.answers()[3].reason() == "malformed");
+  BOOST_TEST(sub.closed());
 }
 
 BOOST_AUTO_TEST_CASE(a_link_ack_waits_for_the_receivers_commit) {

@@ -65,10 +65,10 @@ BOOST_AUTO_TEST_CASE(after_a_link_drop_unacknowledged_packets_are_resent_in_orde
   for (uint64_t n = 1; n <= 5; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
   // alpha reads and prepares the five; beta reads them but its unwrap job is held: no ack yet.
   w.settle_network();
-  BOOST_REQUIRE(w.executor.pending() == 5u);  // alpha's submit batches, one per read
+  BOOST_REQUIRE(w.executor.pending() == 1u);  // alpha's submit batch: the five came in one read
   w.executor.run_all();
   w.settle_network();
-  BOOST_REQUIRE(w.executor.pending() == 5u);  // beta's unwrap batches, held
+  BOOST_REQUIRE(w.executor.pending() == 1u);  // beta's unwrap batch of five frames, held
   const auto first = wire.packets();
   BOOST_REQUIRE(first.size() == 5u);
   BOOST_TEST(w.relay(kAlpha).metrics().queue_now == 5u);
@@ -149,6 +149,58 @@ BOOST_AUTO_TEST_CASE(a_replayed_packet_is_dropped_and_a_tampered_one_fails_authe
   w.settle();
   BOOST_TEST(w.counter(kBeta, Counter::peer_frames_malformed) == 1u);
   BOOST_TEST(attacker.ended);  // relay-beta closed the link
+  attacker.stream->close();
+}
+
+BOOST_AUTO_TEST_CASE(a_link_without_hello_gets_no_pairwise_key) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  Wire wire;
+  wire.watch(w);
+  w.start();
+  w.submitter(kAlpha).send(message_to_beta(w, 1));
+  w.settle();
+  const Bytes seen = wire.packets().at(0).body;  // a pairwise layer from relay-alpha
+  std::unique_ptr<relay::Dialer> dialer;
+  std::shared_ptr<relay::Stream> stream;
+  dialer = w.net.dialer(w.node(kBeta).config.peer_listen, [&](std::shared_ptr<relay::Stream> s) {
+    dialer->stop();
+    stream = std::move(s);
+    stream->start({[](ByteView) {}, [] {}, [] {}});
+  });
+  dialer->start();
+  w.settle();
+  const Bytes f = relay::frame(seen);
+  const ByteView pieces[] = {ByteView(f)};
+  stream->write(pieces);  // no hello: the onion layer is the only one tried
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::packets_dropped_auth) == 1u);
+  BOOST_TEST(w.counter(kBeta, Counter::packets_dropped_replay) == 0u);
+  stream->close();
+}
+
+BOOST_AUTO_TEST_CASE(a_mix_drops_and_forgets_what_exceeds_the_queue_of_an_unreachable_peer) {
+  TestJournal mix_journal;
+  sim::InProcessWorld w;
+  w.add_provider(kAlphaProvider, 2);
+  w.add_provider(kBetaProvider, 2);
+  w.add_relay(kAlpha, kAlphaProvider, [](relay::RelayConfig& c) { c.mix_hops = 1; });
+  w.add_relay(kMix, "", [](relay::RelayConfig& c) { c.per_peer_queue = 2; }, &mix_journal);
+  w.add_relay(kBeta, kBetaProvider);
+  w.start();
+  w.stop_relay(kBeta);
+  for (uint64_t n = 1; n <= 4; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
+  w.settle();
+  BOOST_TEST(w.submitter(kAlpha).accepted() == 4u);
+  BOOST_TEST(w.counter(kMix, Counter::packets_forwarded) == 4u);
+  BOOST_TEST(w.counter(kMix, Counter::packets_dropped_queue_full) == 2u);
+  BOOST_TEST(mix_journal.records == 4u);
+  BOOST_TEST(mix_journal.forgets == 2u);  // the dropped two
+  BOOST_TEST(w.relay(kMix).metrics().queue_now == 2u);
+  w.restart_relay(kBeta);
+  w.advance(5'000'000);
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 2u);
+  BOOST_TEST(mix_journal.forgets == 4u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -33,9 +33,39 @@ BOOST_AUTO_TEST_CASE(answers_follow_submission_order_when_workers_finish_newest_
   w.settle();
   BOOST_TEST((ids(sub.answers()) == std::vector<uint64_t>{1, 2, 3}));
   BOOST_TEST(sub.accepted() == 3u);
-  // The packets left in the same order.
-  const auto& got = w.deliver(kBeta).deliveries();
-  BOOST_REQUIRE(got.size() == 3u);
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(submissions_of_one_read_form_one_batch_answered_in_order) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.start();
+  auto& sub = w.submitter(kAlpha);
+  std::vector<relay::Submission> five;
+  for (uint64_t n = 1; n <= 5; ++n) five.push_back(message_to_beta(w, n));
+  sub.send_all(five);
+  w.settle_network();
+  BOOST_TEST(w.executor.pending() == 1u);
+  w.settle();
+  BOOST_TEST((ids(sub.answers()) == std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 5u);
+  BOOST_TEST(w.relay(kAlpha).metrics().queue_now == 0u);  // one cumulative ack covered them
+}
+
+BOOST_AUTO_TEST_CASE(reading_pauses_at_eight_batches_in_flight_and_resumes_as_they_complete) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.start();
+  auto& sub = w.submitter(kAlpha);
+  for (uint64_t n = 1; n <= 10; ++n) {
+    sub.send(message_to_beta(w, n));
+    w.settle_network();
+  }
+  BOOST_TEST(w.executor.pending() == 8u);  // the ninth and tenth wait unread
+  BOOST_TEST(sub.answers().empty());
+  w.settle();
+  BOOST_TEST(sub.answers().size() == 10u);
+  BOOST_TEST((ids(sub.answers()) == std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
 }
 
 BOOST_AUTO_TEST_CASE(a_full_next_hop_queue_answers_busy_in_order_and_accepts_again_once_drained) {
@@ -88,6 +118,7 @@ BOOST_AUTO_TEST_CASE(invalid_submissions_get_their_reason_and_a_bad_frame_ends_t
   w.settle();
   BOOST_REQUIRE(sub.answers().size() == 4u);
   BOOST_TEST(sub.answers()[3].reason() == "malformed");
+  BOOST_TEST(sub.answers()[3].request_id() == 0u);  // a frame that did not parse has no id
   BOOST_TEST(w.counter(kAlpha, Counter::submit_frames_malformed) == 1u);
   BOOST_TEST(sub.closed());
 }

@@ -1,6 +1,7 @@
 // The relay config's field table: every key with its path, type, unit, range, requirement,
 // description and the RelayConfig member it fills. Reading a config, checking it and the key
 // reference in docs/config.md all follow this one table; defaults are RelayConfig's own.
+#include "proxy/relay/core/link_frame.h"
 #include "proxy/relay/core/config_fields.h"
 
 #include <arpa/inet.h>
@@ -107,7 +108,7 @@ struct Field {
 
 // Columns: path, kind, unit, range, need, description, member.
 const Field<PeerConfig> kPeerFields[] = {
-    {"name", Kind::string, "", {}, Need::required, "the peer relay's name (its relay id is derived from it)",
+    {"name", Kind::string, "", {}, Need::required, "the peer relay's name, 1..255 bytes (its relay id is derived from it)",
      VEIL_SLOT(PeerConfig, name)},
     {"address", Kind::address, "", {}, Need::required, "where this relay dials the peer",
      [](PeerConfig& p, Value&& v) {
@@ -123,7 +124,7 @@ const Field<PeerConfig> kPeerFields[] = {
 };
 
 const Field<RelayConfig> kRelayFields[] = {
-    {"name", Kind::string, "", {}, Need::required, "this relay's name; its relay id is SHA-256(name)[0..16)",
+    {"name", Kind::string, "", {}, Need::required, "this relay's name, 1..255 bytes; its relay id is SHA-256(name)[0..16)",
      VEIL_SLOT(RelayConfig, name)},
     {"provider", Kind::string, "", {}, Need::optional,
      "the provider this relay is the sidecar of; leave out for a mix relay", VEIL_SLOT(RelayConfig, provider)},
@@ -383,6 +384,10 @@ std::optional<Value> read_value(const toml::node& n, const Field<R>& f, const st
       if (s == nullptr) return std::nullopt;
       if (s->empty() && f.need == Need::required) {
         p.push_back(path + ": must not be empty");
+        return std::nullopt;
+      }
+      if ((path == "name" || path.ends_with(".name")) && s->size() > kMaxHelloName) {
+        p.push_back(path + ": must be at most 255 bytes (a peer link's hello carries it)");
         return std::nullopt;
       }
       return Value(*s);

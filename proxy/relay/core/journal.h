@@ -34,7 +34,10 @@ class Journal {
   // call is as durable as the implementation promises (possibly before commit returns).
   // Callbacks run in the order of the commit calls.
   virtual void commit(std::function<void()> durable) = 0;
-  // At start, before any traffic: every packet and delivery recorded and not forgotten.
+  // At start, before any traffic: every packet and delivery recorded and not forgotten, packets in
+  // item order, then deliveries in id order. The callbacks may call forget()/forget_delivery()
+  // (for what can no longer be routed). Ids are unique among live entries; the relay continues
+  // numbering above the largest recovered one, and may reuse ids of forgotten entries.
   virtual void recover(const PacketFn& packet, const DeliveryFn& delivery) = 0;
 };
 

@@ -40,12 +40,14 @@ class NullSecureStream final : public SecureStream {
       return;
     }
     append(head_, bytes);
-    if (head_.size() < kFrameHeaderSize + 1) return;
+    if (head_.size() < kFrameHeaderSize) return;
     const std::size_t len = static_cast<std::size_t>(head_[0]) << 24 |
                             static_cast<std::size_t>(head_[1]) << 16 |
                             static_cast<std::size_t>(head_[2]) << 8 | head_[3];
-    const bool hello = head_[4] == static_cast<uint8_t>(LinkFrameType::hello) && len >= 2 &&
-                       len <= 1 + kMaxHelloName;
+    const bool hello_length = len >= 2 && len <= 1 + kMaxHelloName;
+    // A length no hello can have is decided at once (a bad frame is reported without delay).
+    if (hello_length && head_.size() < kFrameHeaderSize + 1) return;
+    const bool hello = hello_length && head_[4] == static_cast<uint8_t>(LinkFrameType::hello);
     std::size_t consumed = 0;
     if (hello) {
       if (head_.size() < kFrameHeaderSize + len) return;

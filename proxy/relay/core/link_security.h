@@ -32,7 +32,8 @@ class SecureStream : public Stream {
 class LinkSecurity {
  public:
   virtual ~LinkSecurity() = default;
-  // Secures a stream this relay dialed to the directory entry named `peer_name`.
+  // Secures a stream this relay dialed to the directory entry named `peer_name`. The returned
+  // stream owns `raw`; keep it until its on_close has run.
   virtual std::shared_ptr<SecureStream> outbound(std::shared_ptr<Stream> raw,
                                                  const std::string& peer_name) = 0;
   // Secures a stream a peer dialed to this relay.

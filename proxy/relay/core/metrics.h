@@ -10,6 +10,36 @@
 
 namespace veil::relay {
 
+// Counters (all since start; the metrics file's "counters" object uses these names):
+//  submissions_accepted/rejected   answers ACCEPTED / REJECTED (per reason: rejected_by_reason)
+//  submit_frames_malformed         submit frames of zero or over 1 MiB length (the connection ends)
+//  packets_sent                    packet frames written to peers (resends included)
+//  packets_received                packets taken off peer links and unwrapped (or tried)
+//  packets_forwarded               layers whose command was forward (into this relay's mix)
+//  packets_retransmitted           packets sent again after a link dropped before their ack
+//  packets_dropped_auth            no layer for this relay authenticated (tampered, foreign)
+//  packets_dropped_replay          replay tag seen before (or of a retired epoch)
+//  packets_dropped_malformed       a layer that authenticated but did not parse
+//  packets_dropped_unknown_hop     forward to a relay not in the directory
+//  packets_dropped_queue_full      the next hop's waiting queue held per_peer_queue packets
+//  packets_dropped_replay_full     the epoch's replay filter is full
+//  deliveries_unwrapped            bundles opened for this relay's recipients (valid bundle)
+//  deliveries_sent/acked/retried   Delivery frames written / acknowledged / written again
+//  deliveries_dropped_access       the access key did not match (access_denied)
+//  deliveries_dropped_malformed    the bundle did not parse (or arrived at a mix)
+//  deliveries_dropped_unknown      a recipient this relay does not serve
+//  cover_drop_sent/received        drop covers sent / dropped here as their last hop
+//  cover_loop_sent/returned        loop covers sent / back at this relay
+//  cover_loop_lost                 loops not back within loop_timeout (current window)
+//  cover_loop_unknown              returns of loops this relay did not send (or already lost)
+//  peer_connects/disconnects       outgoing peer connections established / lost
+//  peer_frames_malformed           peer frames of a bad length or type, or bad acks
+//  deliver_connects                connections to the messenger server's deliver endpoint
+//  deliver_frames_malformed        frames from the messenger server that are not a DeliveryAck
+//  submit_connections              submit connections accepted
+// Gauges: pool_now (packets in the mix), queue_now (packets queued for or unacknowledged by
+// peers), loop_alarm. Histograms: pool_size (at each release), relay_latency_us (arrival to
+// sent), loop_latency_us (loop round trips).
 #define VEIL_COUNTERS(X)                                                                       \
   X(submissions_accepted) X(submissions_rejected) X(submit_frames_malformed)                  \
   X(packets_sent) X(packets_received) X(packets_forwarded) X(packets_retransmitted)           \
@@ -47,7 +77,7 @@ class Histogram {
 
 struct Metrics {
   std::array<uint64_t, static_cast<int>(Counter::count_)> counters{};
-  std::array<uint64_t, 32> rejected_by_reason{};  // indexed by veil::Error
+  std::array<uint64_t, 32> rejected_by_reason{};  // indexed by veil::Error (fewer than 32 codes)
   Histogram pool_size;           // mix pool size seen at each release
   Histogram relay_latency_us;    // time a packet spent inside this relay (arrival -> sent)
   Histogram loop_latency_us;

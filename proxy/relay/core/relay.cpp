@@ -80,7 +80,8 @@ void RelayState::recover() {
         next_item_ = std::max(next_item_, item + 1);
         Peer* next = peer_by_id(next_hop);
         if (next == nullptr || packet.size() != config_.packet_size) {
-          metrics_.inc(Counter::packets_dropped_unknown_hop);
+          metrics_.inc(next == nullptr ? Counter::packets_dropped_unknown_hop
+                                       : Counter::packets_dropped_malformed);
           env_.journal.forget(item);
           return;
         }

@@ -61,9 +61,10 @@ class Relay {
   Relay& operator=(const Relay&) = delete;
 
   // Recovers the journal, opens listeners, dials peers and the messenger server, starts timers.
-  // Throws std::runtime_error on bind errors.
+  // Call once. Throws std::runtime_error on bind errors.
   void start();
-  // Stops accepting, closes every connection and timer; the loop then runs dry.
+  // Stops accepting, closes every connection and timer; idempotent. Destroy the relay only after
+  // the loop ran dry (every executor job completed and every stream's close callback ran).
   void stop();
 
   Role role() const;

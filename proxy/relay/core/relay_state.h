@@ -66,6 +66,7 @@ struct SubmitConn {
   std::shared_ptr<FramedStream> conn;
   OrderedBatches<SubmitBatch> batches;
   Bytes answers;       // framed answers of the batches finished in this completion
+  Bytes final_answer;  // framed answer to a bad frame: sent after every earlier answer
   bool ended = false;  // no more frames will come: close once every answer is written
 };
 

@@ -2,7 +2,7 @@
 //
 // A Stream is an ordered, reliable byte pipe to one party (a TCP or Unix socket in the daemon, an
 // in-memory pipe in tests). A Transport listens and dials. Implementations: proxy/relay/uv/
-// (libuv) and proxy/sim/memory_transport (in process, driven by a manual clock). Everything here
+// (libuv) and proxy/sim/memory_network (in process, driven by a manual clock). Everything here
 // runs on the loop thread; callbacks never run inside the call that caused them.
 #pragma once
 
@@ -20,7 +20,7 @@ namespace veil::relay {
 class Stream {
  public:
   struct Handlers {
-    std::function<void(ByteView)> on_data;  // the bytes of one read, in order
+    std::function<void(ByteView)> on_data;  // the bytes of one read, in order; valid during the call
     std::function<void()> on_end;           // the other side finished sending; reading stopped
     std::function<void()> on_close;         // closed (either side, or an error); the last call
   };

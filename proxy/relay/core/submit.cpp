@@ -20,13 +20,18 @@ void RelayState::on_submit_connection(std::shared_ptr<Stream> s) {
   std::weak_ptr<SubmitConn> weak = sc;
   sc->conn->start(
       [this, raw](FramedStream&, Bytes frame) { on_submit_frame(*raw, std::move(frame)); },
-      [this](FramedStream& conn, Error why) {
+      [this, weak](FramedStream&, Error why) {
         metrics_.inc(Counter::submit_frames_malformed);
         veil::relay::SubmitAnswer a;
         a.set_status(veil::relay::SubmitAnswer::REJECTED);
         a.set_reason(std::string(error_name(why)));
         a.set_message("frame rejected; no further frames are read on this connection");
-        conn.send(as_bytes(a.SerializeAsString()));
+        // The last answer on this connection: after those of every submission before the bad
+        // frame, which may still be on workers or waiting for a commit.
+        if (auto conn_state = weak.lock()) {
+          conn_state->final_answer = frame(as_bytes(a.SerializeAsString()));
+          if (conn_state->batches.in_flight() == 0) flush_answers(*conn_state);
+        }
       },
       [this](FramedStream& conn) {
         auto it = provider_->submits.find(&conn);
@@ -62,9 +67,16 @@ void RelayState::on_submit_read_done(const std::shared_ptr<SubmitConn>& sc) {
   if (sc->batches.full() && sc->conn) sc->conn->pause();
 }
 
+// The submitter finished sending: close once every answer is out. Answers wait for the journal's
+// commit, so the close is queued behind them; with batches still in flight, the last completion
+// closes (flush_answers).
 void RelayState::on_submit_end(SubmitConn& sc) {
   sc.ended = true;
-  if (sc.batches.in_flight() == 0 && sc.conn) sc.conn->close_when_flushed();
+  if (sc.batches.in_flight() != 0 || !sc.conn) return;
+  std::shared_ptr<FramedStream> conn = sc.conn;
+  env_.journal.commit([conn] {
+    if (!conn->closed()) conn->close_when_flushed();
+  });
 }
 
 SubmitOutcome RelayState::prepare_submission(ByteView body, Rng& rng) const {
@@ -118,8 +130,13 @@ void RelayState::finish_submissions(SubmitConn& sc, SubmitBatch& batch) {
 void RelayState::flush_answers(SubmitConn& sc) {
   Bytes answers = std::move(sc.answers);
   sc.answers.clear();
+  const bool drained = sc.batches.in_flight() == 0;
+  if (drained && !sc.final_answer.empty()) {
+    append(answers, sc.final_answer);
+    sc.final_answer.clear();
+  }
   std::shared_ptr<FramedStream> conn = sc.conn;
-  const bool close = sc.ended && sc.batches.in_flight() == 0;
+  const bool close = sc.ended && drained;
   env_.journal.commit([conn, answers = std::move(answers), close] {
     if (!conn || conn->closed()) return;
     if (!answers.empty()) conn->send_frames(answers);
