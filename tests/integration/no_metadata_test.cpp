@@ -7,6 +7,7 @@
 #include <cstring>
 #include <boost/test/unit_test.hpp>
 #include <functional>
+#include <set>
 #include <unordered_set>
 
 #include "crypto/service_id.h"
@@ -77,15 +78,16 @@ void add_circumstances(std::vector<Needle>& out, uint64_t t0, uint64_t t1, uint1
   out.push_back({"submit sockaddr_in (port BE, addr)", Bytes{hi, lo, 0x7f, 0, 0, 1}});
 }
 
-// The names of the needles found in `hay`.
+// The names of the needles found in `hay`, each once (two submissions in the same millisecond
+// put the same time needles in the list twice).
 std::vector<std::string> scan(ByteView hay, const std::vector<Needle>& needles) {
-  std::vector<std::string> found;
+  std::set<std::string> found;
   for (const auto& n : needles) {
     const auto it = std::search(hay.begin(), hay.end(),
                                 std::boyer_moore_horspool_searcher(n.bytes.begin(), n.bytes.end()));
-    if (it != hay.end()) found.push_back(n.what + " at offset " + std::to_string(it - hay.begin()));
+    if (it != hay.end()) found.insert(n.what + " at offset " + std::to_string(it - hay.begin()));
   }
-  return found;
+  return {found.begin(), found.end()};
 }
 
 uint64_t window(const uint8_t* p) {
