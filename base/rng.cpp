@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <limits>
 
 namespace veil {
 
@@ -34,6 +33,8 @@ SeededRng::SeededRng(uint64_t seed) {
 
 SeededRng::SeededRng(const std::array<uint8_t, 32>& seed) : key_(seed) {}
 
+SeededRng::~SeededRng() { sodium_memzero(key_.data(), key_.size()); }
+
 void SeededRng::fill(std::span<uint8_t> out) {
   // Each call consumes a fresh 64-bit nonce, so streams never overlap.
   uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = {};
@@ -46,9 +47,6 @@ void SeededRng::fill(std::span<uint8_t> out) {
 FastRng::FastRng(std::size_t reseed_bytes) : reseed_bytes_(reseed_bytes) {
   randombytes_buf(key_.data(), key_.size());
 }
-
-FastRng::FastRng(const std::array<uint8_t, 32>& seed)
-    : key_(seed), reseed_bytes_(std::numeric_limits<std::size_t>::max()) {}
 
 FastRng::~FastRng() {
   sodium_memzero(key_.data(), key_.size());

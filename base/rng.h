@@ -25,12 +25,18 @@ class SystemRng final : public Rng {
   void fill(std::span<uint8_t> out) override;
 };
 
-// A deterministic ChaCha20 stream from a 32-byte seed, for reproducible tests and simulations.
-// Not thread-safe.
+// A deterministic ChaCha20 stream from a 32-byte seed: reproducible tests and simulations, and
+// the relay's per-batch worker generators (seeded from its injected Rng; no buffer to fill, so
+// seeding costs nothing). Each fill() uses the next 64-bit nonce. The key is wiped on
+// destruction. Not thread-safe.
 class SeededRng final : public Rng {
  public:
+  // The key is SHA-256 of the seed's 8 bytes in host order.
   explicit SeededRng(uint64_t seed);
   explicit SeededRng(const std::array<uint8_t, 32>& seed);
+  ~SeededRng() override;
+  SeededRng(const SeededRng&) = delete;
+  SeededRng& operator=(const SeededRng&) = delete;
   void fill(std::span<uint8_t> out) override;
 
  private:
@@ -46,9 +52,6 @@ class SeededRng final : public Rng {
 class FastRng final : public Rng {
  public:
   explicit FastRng(std::size_t reseed_bytes = 1u << 26);
-  // Deterministic: keyed from `seed` (32 bytes drawn from another generator, e.g. the relay's
-  // injected Rng for one worker batch) and never reseeded from the system. Wipe the seed after.
-  explicit FastRng(const std::array<uint8_t, 32>& seed);
   ~FastRng() override;
   FastRng(const FastRng&) = delete;
   FastRng& operator=(const FastRng&) = delete;

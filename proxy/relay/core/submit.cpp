@@ -57,7 +57,7 @@ void RelayState::on_submit_read_done(const std::shared_ptr<SubmitConn>& sc) {
   sc->batches.dispatch(
       env_.executor, sc,
       [this](SubmitBatch& b) {
-        FastRng rng(b.seed);
+        SeededRng rng(b.seed);
         wipe(b.seed);
         b.outcomes.reserve(b.frames.size());
         for (const Bytes& f : b.frames) b.outcomes.push_back(prepare_submission(f, rng));
