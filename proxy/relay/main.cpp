@@ -106,7 +106,7 @@ int run(const std::string& config_path) {
     uv_run(loop, UV_RUN_DEFAULT);
   }
   uv_run(loop, UV_RUN_DEFAULT);  // the close callbacks of the relay's timers
-  uv_loop_close(loop);
+  VEIL_CHECK(uv_loop_close(loop) == 0, "every handle is closed when the loop ran dry");
   return 0;
 }
 

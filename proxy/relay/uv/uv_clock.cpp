@@ -31,7 +31,7 @@ class UvTimer final : public Timer {
   }
   void cancel() override {
     armed_for_ = kNever;
-    uv_timer_stop(&state_->handle);
+    (void)uv_timer_stop(&state_->handle);  // always 0
   }
   bool armed() const override {
     return uv_is_active(reinterpret_cast<const uv_handle_t*>(&state_->handle)) != 0;

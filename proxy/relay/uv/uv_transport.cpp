@@ -25,13 +25,14 @@ class UvStream final : public Stream, public std::enable_shared_from_this<UvStre
 
   void start(Handlers h) override {
     handlers_ = std::move(h);
-    if (handle_.tcp.type == UV_TCP) uv_tcp_nodelay(&handle_.tcp, 1);
+    // Fails only on a socket the peer already reset; the first read then reports that.
+    if (handle_.tcp.type == UV_TCP) (void)uv_tcp_nodelay(&handle_.tcp, 1);
     read_start();
   }
   void pause() override {
     if (paused_ || closing_) return;
     paused_ = true;
-    uv_read_stop(stream());
+    (void)uv_read_stop(stream());  // always 0
   }
   void resume() override {
     if (!paused_ || closing_ || ended_) return;
@@ -84,7 +85,7 @@ class UvStream final : public Stream, public std::enable_shared_from_this<UvStre
       auto keep = s->shared_from_this();
       if (s->ended_ || s->closing_) return;
       s->ended_ = true;
-      uv_read_stop(s->stream());
+      (void)uv_read_stop(s->stream());  // always 0
       if (s->handlers_.on_end) {
         s->handlers_.on_end();
       } else {
@@ -233,7 +234,7 @@ class UvDialer final : public Dialer {
     if (stopped_) return;
     stopped_ = true;
     *alive_ = false;
-    uv_timer_stop(timer_);
+    (void)uv_timer_stop(timer_);  // always 0
     uv_close(reinterpret_cast<uv_handle_t*>(timer_),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
   }
