@@ -1,4 +1,4 @@
-// Byte buffers, views and small encoding helpers (hex, big-endian integers, constant-time compare).
+// Byte buffers and views, hex, constant-time compare and wiping.
 #pragma once
 
 #include <array>

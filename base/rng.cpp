@@ -1,4 +1,4 @@
-// System and seeded random generators over libsodium.
+// System, fast-key-erasure and seeded random generators over libsodium.
 #include "base/rng.h"
 
 #include <sodium.h>

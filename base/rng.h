@@ -1,4 +1,5 @@
-// Injected randomness: the system CSPRNG in production, a seeded deterministic stream in tests.
+// Injected randomness: the system CSPRNG, a fast-key-erasure generator over it, and a seeded
+// deterministic stream (tests, simulations, per-batch worker generators).
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-# Finds Veil's Debian-packaged dependencies (scripts/setup installs them) as imported targets.
+# Finds Veil's Debian-packaged dependencies (scripts/setup.sh installs them) as imported targets.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
 pkg_check_modules(GCRYPT REQUIRED IMPORTED_TARGET libgcrypt>=1.10)

@@ -63,7 +63,7 @@ self_test() {
     'proxy/relay/core/x.cpp|#include "proxy/sim/socket.h"'
     'proxy/relay/core/x.cpp|#include "sealed_sender.pb.h"'
     'proxy/relay/core/x.cpp|#include "bench/timing.h"'
-    'proxy/relay/net.h|#include <uv.h>'
+    'proxy/relay/x.h|#include <uv.h>'
     'proxy/cli/x.cpp|#include <uv.h>'
     'proxy/cli/x.cpp|#include "tests/unit/test_support.h"'
     'proxy/sim/x.cpp|#include "bench/timing.h"'

@@ -45,7 +45,7 @@ Bytes make_content(std::size_t index, std::size_t len, Rng& rng) {
   return c;
 }
 
-// The Payload bytes egress would build for this submission (what must fit one packet).
+// The Payload bytes the submit stage would build for this submission (what must fit one packet).
 std::size_t payload_size(const veil::relay::Submission& s) {
   veil::relay::Payload p;
   auto* b = p.mutable_bundle();

@@ -6,8 +6,8 @@
 
 namespace veil::sim {
 
-// One end of an in-memory connection. Writes land in the other end's inbox at once; each write
-// becomes one read there, delivered by a network task.
+// One end of an in-memory connection. Writes land in the other end's inbox at once; everything
+// written since the last read arrives there as one read, delivered by a network task.
 class MemoryStream final : public relay::Stream, public std::enable_shared_from_this<MemoryStream> {
  public:
   MemoryStream(MemoryNetwork& net, std::string endpoint, bool dialer)

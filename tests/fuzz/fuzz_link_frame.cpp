@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   relay::NullSecurity security("fuzz-relay");
   auto raw = std::make_shared<FedStream>();
   auto secure = security.inbound(raw);
-  auto framed = relay::FramedStream::create(secure, packet_size + relay::kLinkHeaderSize + 64);
+  auto framed = relay::FramedStream::create(secure, packet_size + 64);  // the relay's limit
   std::size_t frames = 0;
   framed->start(
       [&](relay::FramedStream&, Bytes body) {

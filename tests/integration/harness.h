@@ -55,7 +55,7 @@ relay::Submission v1_submission(const sim::Account& from, const sim::Account& to
 relay::Submission v2_submission(const sim::Account& from, const std::vector<const sim::Account*>& to,
                                 std::size_t n, Rng& rng, std::size_t pad = 0,
                                 const std::string& destination = kBetaProvider);
-// The size of the plaintext the egress relay builds from `s` (Payload.bundle of its named fields).
+// The size of the plaintext the submit stage builds from `s` (Payload.bundle of its named fields).
 std::size_t payload_size(const relay::Submission& s);
 
 // One submission on a fresh connection; the answer, or nullopt after `timeout` without one.

@@ -1,6 +1,7 @@
 // Submit input: malformed frames get an explicit REJECTED answer with a reason code while other
 // connections are served concurrently; invalid submissions are rejected by reason; the access
-// proof is checked at the destination's ingress (wrong key dropped and counted, right key delivered).
+// proof is checked at the destination's deliver stage (wrong key dropped and counted, right key
+// delivered).
 #include <boost/test/unit_test.hpp>
 
 #include "harness.h"
@@ -11,7 +12,7 @@ namespace veil::it {
 
 namespace {
 
-// The relay's submit frame limit (kMaxSubmitFrame in proxy/relay/relay_internal.h).
+// The relay's submit frame limit (kMaxSubmitFrame in proxy/relay/core/relay_state.h).
 constexpr uint32_t kMaxSubmitFrame = 1u << 20;
 
 // True once the relay closed the connection (EOF), false if it stays open for `timeout`.
@@ -255,7 +256,7 @@ BOOST_AUTO_TEST_CASE(invalid_submissions_are_rejected_with_a_reason) {
   BOOST_TEST(inbox.frames() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(access_proof_is_checked_at_ingress) {
+BOOST_AUTO_TEST_CASE(access_proof_is_checked_at_the_deliver_stage) {
   Deployment net("submit-access");
   const auto& b = net.beta.accounts;
   net.node(kBeta).recipients[b[5].uuid] = "unrestricted";

@@ -13,7 +13,7 @@
 namespace veil::privacy {
 namespace {
 
-// The deliver payload the relay builds from a submission (egress rebuilds it from named fields).
+// The deliver payload the relay builds from a submission (the submit stage rebuilds it from named fields).
 std::size_t payload_size(const veil::relay::Submission& s) {
   veil::relay::Payload p;
   auto* b = p.mutable_bundle();

@@ -64,7 +64,7 @@ class Submitter {
   sim::Socket sock_;
 };
 
-// Peer-link frame bodies (proxy/relay/relay_internal.h): hello = 1 || name, packet = 2 || u64 seq
+// Peer-link frame bodies (proxy/relay/core/link_frame.h): hello = 1 || name, packet = 2 || u64 seq
 // || packet, ack = 3 || u64 seq.
 inline constexpr uint8_t kFrameHello = 1;
 inline constexpr uint8_t kFramePacket = 2;

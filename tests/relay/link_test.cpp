@@ -1,5 +1,5 @@
 // Peer links in process: sequence numbers, cumulative acks, the in-order resend after a drop,
-// and replayed or tampered frames at the next hop.
+// replayed or tampered frames at the next hop, a link without hello, queue-full drops at a mix.
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 

@@ -1,6 +1,6 @@
 // The submit stage in process: answers in submission order whatever order workers finish in,
-// `busy` at the per-peer bound, rejections with reason codes, and answers that wait for the
-// journal.
+// one read as one batch, reading paused at eight batches in flight, `busy` at the per-peer bound,
+// and rejections with reason codes.
 #include <boost/test/unit_test.hpp>
 
 #include "support.h"

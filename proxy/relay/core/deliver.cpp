@@ -60,7 +60,8 @@ void RelayState::on_deliver_connected(std::shared_ptr<Stream> s) {
   metrics_.inc(Counter::deliver_connects);
   auto conn = FramedStream::create(std::move(s), 64);
   ps.deliver_conn = conn;
-  conn->start([this](FramedStream&, Bytes frame) { on_deliver_frame(frame); }, nullptr,
+  conn->start([this](FramedStream&, Bytes frame) { on_deliver_frame(frame); },
+              [this](FramedStream&, Error) { metrics_.inc(Counter::deliver_frames_malformed); },
               [this](FramedStream& closed) {
                 ProviderSide& side = *provider_;
                 if (side.deliver_conn.get() != &closed) return;

@@ -36,9 +36,10 @@ namespace veil::relay {
 //  peer_frames_malformed           peer frames of a bad length or type, or bad acks
 //  deliver_connects                connections to the messenger server's deliver endpoint
 //  deliver_frames_malformed        frames from the messenger server that are not a DeliveryAck
+//                                  (a zero-length or over-64-byte one also closes the link)
 //  submit_connections              submit connections accepted
-// Gauges: pool_now (packets in the mix), queue_now (packets queued for or unacknowledged by
-// peers), loop_alarm. Histograms: pool_size (at each release), relay_latency_us (arrival to
+// Gauges (in the file: gauges.pool, gauges.queued, gauges.loop_alarm): pool_now (packets in the
+// mix), queue_now (packets queued for or unacknowledged by peers), loop_alarm. Histograms: pool_size (at each release), relay_latency_us (arrival to
 // sent), loop_latency_us (loop round trips).
 #define VEIL_COUNTERS(X)                                                                       \
   X(submissions_accepted) X(submissions_rejected) X(submit_frames_malformed)                  \

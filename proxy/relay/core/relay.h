@@ -4,8 +4,8 @@
 // injected (RelayEnv), so the same relay runs in the daemon and, in process, in tests.
 //
 // Path of one message (the files of proxy/relay/core/, in reading order):
-//   1 submit.cpp     parse and validate (submission.cpp), strip: rebuild the bundle from named
-//                    fields, choose the path, pad + wrap on a worker; answer after journal commit
+//   1 submit.cpp     parse, validate and strip (submission.cpp: the bundle rebuilt from named
+//                    fields), choose the path, pad + wrap on a worker; answer after journal commit
 //   2 mix_stage.cpp  pool the packet; release it when the mix strategy (mix.h) says
 //   3 link_out.cpp   sequence-numbered packet frames to the next hop; cumulative acks; in-order
 //                    resend after a reconnect
@@ -14,7 +14,7 @@
 //   5 deliver.cpp    open the bundle (bundle.cpp: access check, SSv2 fan-out), deliver link to the
 //                    messenger server with acknowledgements and retries
 // Beside them: cover_traffic.cpp (drop and loop covers, the n-1 alarm); relay.cpp (construction,
-// start, stop: lifecycle only). Roles: a provider relay has the submit and deliver stages
+// journal recovery, start, stop: lifecycle only). Roles: a provider relay has the submit and deliver stages
 // (ProviderSide in relay_state.h); a mix has only stages 2–4.
 #pragma once
 
@@ -46,7 +46,8 @@ struct RelayEnv {
   Transport& transport;    // listeners and dialers
   LinkSecurity& security;  // every peer link passes through it
   Journal& journal;        // durability of accepted packets and pending deliveries
-  Rng& rng;                // path choice, cover, mix order; seeds each worker batch's generator
+  Rng& rng;                // path choice, cover, mix order, replay-filter key; seeds each submit
+                           // batch's generator
 };
 
 class RelayState;

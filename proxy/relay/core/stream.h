@@ -44,7 +44,7 @@ class Stream {
 class Listener {
  public:
   virtual ~Listener() = default;
-  // The bound port (useful when configured as 0); 0 for Unix sockets and in-memory listeners.
+  // The bound port (useful when configured as 0); 0 for Unix sockets.
   virtual uint16_t port() const = 0;
   virtual void close() = 0;
 };
