@@ -101,6 +101,31 @@ BOOST_AUTO_TEST_CASE(a_restarted_relay_recovers_its_pool_and_delivers_each_messa
   BOOST_TEST(journal.records == 10u);
 }
 
+BOOST_AUTO_TEST_CASE(a_restarted_relay_delivers_again_what_the_messenger_server_had_not_acknowledged) {
+  TestJournal journal;
+  sim::InProcessWorld w;
+  declare_world(w, false, {}, {}, {}, 4, nullptr, &journal);
+  w.start();
+  auto& server = w.deliver(kBeta);
+  server.withhold_acks(true);
+  for (uint64_t n = 1; n <= 2; ++n) w.submitter(kAlpha).send(message_to_beta(w, n, n));
+  w.settle();
+  BOOST_REQUIRE(server.deliveries().size() == 2u);
+  BOOST_TEST(journal.deliveries.size() == 2u);
+  w.stop_relay(kBeta);
+  w.restart_relay(kBeta);
+  w.advance(50'000);  // the deliver link comes back
+  BOOST_REQUIRE(server.deliveries().size() == 4u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    BOOST_TEST(server.deliveries()[2 + i].delivery_id() == server.deliveries()[i].delivery_id());
+    BOOST_TEST(server.deliveries()[2 + i].envelope() == server.deliveries()[i].envelope());
+  }
+  server.ack_all();
+  w.settle();
+  BOOST_TEST(journal.deliveries.empty());
+  BOOST_TEST(journal.delivery_forgets == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace veil::relay_test
