@@ -121,16 +121,24 @@ struct Attacker {
   }
 };
 
-BOOST_AUTO_TEST_CASE(a_replayed_packet_is_dropped_and_a_tampered_one_fails_authentication) {
+// relay-alpha → relay-beta with one message delivered, and the packet frame seen on the link.
+struct OnePacketSeen {
   sim::InProcessWorld w;
-  declare_world(w, false);
   Wire wire;
-  wire.watch(w);
-  w.start();
-  w.submitter(kAlpha).send(message_to_beta(w, 1));
-  w.settle();
-  BOOST_REQUIRE(w.deliver(kBeta).deliveries().size() == 1u);
-  const Bytes seen = wire.packets().at(0).body;
+  Bytes seen;  // a pairwise layer from relay-alpha, with its link header
+  OnePacketSeen() {
+    declare_world(w, false);
+    wire.watch(w);
+    w.start();
+    w.submitter(kAlpha).send(message_to_beta(w, 1));
+    w.settle();
+    BOOST_REQUIRE(w.deliver(kBeta).deliveries().size() == 1u);
+    seen = wire.packets().at(0).body;
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(a_replayed_packet_is_dropped_and_a_tampered_one_fails_authentication,
+                        OnePacketSeen) {
 
   Attacker attacker(w, kAlpha);
   attacker.send(seen);
@@ -152,15 +160,7 @@ BOOST_AUTO_TEST_CASE(a_replayed_packet_is_dropped_and_a_tampered_one_fails_authe
   attacker.stream->close();
 }
 
-BOOST_AUTO_TEST_CASE(a_link_without_hello_gets_no_pairwise_key) {
-  sim::InProcessWorld w;
-  declare_world(w, false);
-  Wire wire;
-  wire.watch(w);
-  w.start();
-  w.submitter(kAlpha).send(message_to_beta(w, 1));
-  w.settle();
-  const Bytes seen = wire.packets().at(0).body;  // a pairwise layer from relay-alpha
+BOOST_FIXTURE_TEST_CASE(a_link_without_hello_gets_no_pairwise_key, OnePacketSeen) {
   Attacker stranger(w, "");
   stranger.send(seen);  // no hello: the onion layer is the only one tried
   w.settle();
