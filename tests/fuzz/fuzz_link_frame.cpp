@@ -7,37 +7,11 @@
 #include "proxy/relay/core/framed_stream.h"
 #include "proxy/relay/core/link_frame.h"
 #include "proxy/relay/core/link_security.h"
+#include "proxy/sim/fed_stream.h"
 
 using namespace veil;
 
 namespace {
-
-// A stream whose reads the fuzzer supplies.
-class FedStream final : public relay::Stream {
- public:
-  void start(Handlers h) override { h_ = std::move(h); }
-  void pause() override {}
-  void resume() override {}
-  void write(std::span<const ByteView>) override {}
-  void close() override {
-    if (closed_) return;
-    closed_ = true;
-    if (h_.on_close) h_.on_close();
-  }
-  void close_when_flushed() override { close(); }
-  bool closed() const override { return closed_; }
-  std::size_t pending_bytes() const override { return 0; }
-  void feed(ByteView b) {
-    if (!closed_) h_.on_data(b);
-  }
-  void end() {
-    if (!closed_ && h_.on_end) h_.on_end();
-  }
-
- private:
-  Handlers h_;
-  bool closed_ = false;
-};
 
 void check_round_trip(const Bytes& body, std::size_t packet_size) {
   auto f = relay::decode_link_frame(body, packet_size);
@@ -66,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const std::size_t packet_size = 8 + data[0] % 64;
   relay::NullSecurity security("fuzz-relay");
-  auto raw = std::make_shared<FedStream>();
+  auto raw = std::make_shared<sim::FedStream>();
   auto secure = security.inbound(raw);
   auto framed = relay::FramedStream::create(secure, packet_size + 64);  // the relay's limit
   std::size_t frames = 0;

@@ -6,31 +6,10 @@
 #include "proxy/relay/core/framing.h"
 #include "proxy/relay/core/link_frame.h"
 #include "proxy/relay/core/link_security.h"
+#include "proxy/sim/fed_stream.h"
 
 namespace veil::relay {
 namespace {
-
-// A stream whose reads the test supplies in chunks.
-class FedStream final : public Stream {
- public:
-  void start(Handlers h) override { h_ = std::move(h); }
-  void pause() override {}
-  void resume() override {}
-  void write(std::span<const ByteView>) override {}
-  void close() override {
-    if (closed_) return;
-    closed_ = true;
-    if (h_.on_close) h_.on_close();
-  }
-  void close_when_flushed() override { close(); }
-  bool closed() const override { return closed_; }
-  std::size_t pending_bytes() const override { return 0; }
-  void feed(ByteView b) { h_.on_data(b); }
-
- private:
-  Handlers h_;
-  bool closed_ = false;
-};
 
 // Frames a receiving link passes up, fed `bytes` in chunks of `chunk`.
 struct Received {
@@ -40,7 +19,7 @@ struct Received {
 };
 Received receive(ByteView bytes, std::size_t chunk) {
   NullSecurity security("relay-beta");
-  auto raw = std::make_shared<FedStream>();
+  auto raw = std::make_shared<sim::FedStream>();
   auto secure = security.inbound(raw);
   auto framed = FramedStream::create(secure, 64 + 16);
   Received r;
