@@ -36,9 +36,10 @@ class Clock {
   virtual ~Clock() = default;
   // Monotonic time in µs; never decreases between calls.
   virtual Micros now() const = 0;
-  // Wall-clock milliseconds since the Unix epoch (for coarse delivery timestamps only); may jump
-  // either way when the system clock is set.
-  virtual int64_t wall_ms() const = 0;
+  // Wall-clock microseconds since the Unix epoch (coarse delivery timestamps, and times kept in
+  // the journal across restarts); may jump either way when the system clock is set.
+  virtual int64_t wall_us() const = 0;
+  int64_t wall_ms() const { return wall_us() / 1000; }
   // A timer that calls `fire` on the loop thread when due. The callback may re-arm or cancel the
   // timer but must not destroy it. The clock must outlive its timers.
   virtual std::unique_ptr<Timer> timer(std::function<void()> fire) = 0;
@@ -50,10 +51,10 @@ class Clock {
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(Micros start = 0, int64_t wall_start_ms = 1'700'000'000'000)
-      : now_(start), wall_origin_ms_(wall_start_ms - start / 1000) {}
+      : now_(start), wall_origin_us_(wall_start_ms * 1000 - start) {}
   ~ManualClock() override;
   Micros now() const override { return now_; }
-  int64_t wall_ms() const override { return wall_origin_ms_ + now_ / 1000; }
+  int64_t wall_us() const override { return wall_origin_us_ + now_; }
   std::unique_ptr<Timer> timer(std::function<void()> fire) override;
 
   // Moves to `t`, firing every timer due at or before `t`; a `t` earlier than now() only fires
@@ -73,7 +74,7 @@ class ManualClock final : public Clock {
   class ManualTimer;
   friend class ManualTimer;
   Micros now_;
-  int64_t wall_origin_ms_;
+  int64_t wall_origin_us_;
   uint64_t next_order_ = 0;
   std::multimap<std::pair<Micros, uint64_t>, ManualTimer*> due_;  // (deadline, arming order)
 };

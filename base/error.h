@@ -30,6 +30,8 @@ namespace veil {
   X(access_denied, "access proof does not match the recipient")                                 \
   X(unknown_recipient, "recipient is not served by this relay")                                 \
   X(busy, "relay is at capacity, retry later")                                                  \
+  X(unavailable, "relay cannot write its journal; nothing was accepted, retry later")           \
+  X(draining, "relay is shutting down; retry later")                                            \
   X(internal, "internal error")
 
 enum class Error : int {

@@ -66,7 +66,10 @@ nlohmann::json relay_config(const RelayNode& self, const std::vector<RelayNode>&
     if (!n.provider.empty()) e["providers"] = {n.provider};
     j["directory"].push_back(e);
   }
+  j["journal_dir"] = (dir / (self.name + ".journal")).string();
+  j["drain_timeout_ms"] = 3000;  // within RelayProcess::stop()'s patience
   j.merge_patch(self.settings);
+  if (j.value("run_without_journal", false)) j.erase("journal_dir");
   return j;
 }
 

@@ -32,38 +32,88 @@ void declare_world(sim::InProcessWorld& w, bool with_mix, const Tune& alpha = {}
 // Message `n` from alpha's first user to beta's user `to` (SSv1), request id n.
 relay::Submission message_to_beta(sim::InProcessWorld& w, uint64_t n, std::size_t to = 0);
 
-// A journal that keeps what is recorded (so a restarted relay recovers it), counts every call,
-// and, while holding, queues commit callbacks until release().
+// A journal that keeps what each finished commit covered (so a restarted relay recovers exactly
+// that, and a crash loses what no commit finished), counts every call, and queues commit
+// callbacks while holding (until release()) or failing (until fail(false), like a write that
+// succeeds on retry).
 class TestJournal final : public relay::Journal {
  public:
-  void record(uint64_t item, const crypto::RelayId& next_hop, ByteView packet) override;
+  void record(uint64_t item, const crypto::RelayId& next_hop, relay::WallMicros release_at,
+              ByteView packet) override;
   void forget(uint64_t item) override;
   void record_delivery(uint64_t id, ByteView delivery) override;
   void forget_delivery(uint64_t id) override;
+  void record_replay_tag(uint64_t epoch, const relay::ReplayTag& tag) override;
+  void forget_replay_epochs_before(uint64_t epoch) override;
+  void record_checkpoint(const relay::JournalCheckpoint& c) override;
   void commit(std::function<void()> durable) override;
-  void recover(const PacketFn& packet, const DeliveryFn& delivery) override;
+  bool failing() const override { return failing_; }
+  relay::JournalCheckpoint recover(const RecoverFns& fns) override;
 
   void hold(bool on) { holding_ = on; }
-  // Runs the held commit callbacks in order; returns how many.
+  // Writes fail (true) or succeed again (false: the queued commits finish, in order).
+  void fail(bool on);
+  // Runs the held commits in order; returns how many.
   std::size_t release();
   std::size_t held() const { return held_.size(); }
+  // A crash: what no finished commit covered is gone, and so are the unfinished commits.
+  void crash() {
+    staged_.clear();
+    held_.clear();
+  }
 
-  std::size_t records = 0, forgets = 0, delivery_records = 0, delivery_forgets = 0, commits = 0;
-  std::map<uint64_t, std::pair<crypto::RelayId, Bytes>> packets;  // live
-  std::map<uint64_t, Bytes> deliveries;                           // live
-  std::vector<uint64_t> forgotten;                                // in order
+  struct Packet {
+    crypto::RelayId next_hop{};
+    relay::WallMicros release_at = relay::kNoWallTime;
+    Bytes packet;
+  };
+  std::size_t records = 0, forgets = 0, delivery_records = 0, delivery_forgets = 0, commits = 0,
+              tag_records = 0;
+  // Durable state: what finished commits covered.
+  std::map<uint64_t, Packet> packets;
+  std::map<uint64_t, Bytes> deliveries;
+  std::map<uint64_t, std::vector<relay::ReplayTag>> tags;  // by epoch
+  relay::JournalCheckpoint checkpoint;
+  std::vector<uint64_t> forgotten;  // in order of the forget calls
 
  private:
+  using Op = std::function<void()>;
+  struct Commit {
+    std::vector<Op> ops;
+    std::function<void()> durable;
+  };
+  void finish(Commit& c);
   bool holding_ = false;
-  std::vector<std::function<void()>> held_;
+  bool failing_ = false;
+  std::vector<Op> staged_;
+  std::vector<Commit> held_;
 };
 
 // The frames in the bytes a relay wrote to a peer endpoint (each write is whole frames).
 struct SeenFrame {
   uint8_t type = 0;
   uint64_t seq = 0;
-  Bytes body;  // the whole frame body
+  Bytes body;   // the whole frame body
+  Micros at = 0;  // when it was written (Wire::packets)
 };
 std::vector<SeenFrame> frames_in(const std::vector<Bytes>& writes);
+
+// What dialers wrote to relay `name`'s peer port (an observer of the links into it).
+struct Wire {
+  std::vector<Bytes> writes;
+  std::vector<Micros> times;  // of each write
+  void watch(sim::InProcessWorld& w, const std::string& name = kBeta);
+  std::vector<SeenFrame> packets() const;  // packet frames only, with their write times
+};
+
+// An attacker on the unauthenticated link into relay-beta: claims a name (none if empty) and
+// sends frames it saw.
+struct Attacker {
+  std::unique_ptr<relay::Dialer> dialer;
+  std::shared_ptr<relay::Stream> stream;
+  bool ended = false;
+  Attacker(sim::InProcessWorld& w, const std::string& claim);
+  void send(ByteView body);
+};
 
 }  // namespace veil::relay_test

@@ -70,6 +70,7 @@ struct Scratch {
   std::string mix_config(const std::string& top = "", const std::string& tables = "") const {
     return "name = \"mix-1\"\n"
            "peer_listen = \"127.0.0.1:7601\"\n"
+           "journal_dir = \"" + (dir / "journal").string() + "\"\n"
            "epoch_key_file = \"" + key_file + "\"\n" + top + "\n" + tables + "\n" +
            "[[directory]]\nname = \"mix-1\"\naddress = \"127.0.0.1:7601\"\nepoch_key = \"" + mix_key + "\"\n";
   }
@@ -80,6 +81,7 @@ struct Scratch {
            "provider = \"alpha.example\"\n"
            "peer_listen = \"127.0.0.1:7401\"\n"
            "deliver_to = \"127.0.0.1:7500\"\n"
+           "journal_dir = \"" + (dir / "journal").string() + "\"\n"
            "epoch_key_file = \"" + key_file + "\"\n" + top + "\n" + tables + "\n" +
            "[[directory]]\nname = \"mix-1\"\naddress = \"127.0.0.1:7601\"\nepoch_key = \"" + mix_key + "\"\n" +
            "[[directory]]\nname = \"relay-beta\"\naddress = \"[::1]:7701\"\nepoch_key = \"" + beta_key +
@@ -162,6 +164,9 @@ BOOST_AUTO_TEST_CASE(full_config_sets_every_field) {
       "crypto_workers = 4\n"
       "max_replay_entries = 5000\n"
       "deliver_retry_ms = 250\n"
+      "journal_dir = \"/var/lib/veil/journal\"\n"
+      "journal_commit_window_ms = 2\n"
+      "drain_timeout_ms = 5000\n"
       "metrics_file = \"/var/lib/veil/metrics.json\"\n"
       "metrics_interval_ms = 0.5\n"
       "[mix]\n"
@@ -208,6 +213,10 @@ BOOST_AUTO_TEST_CASE(full_config_sets_every_field) {
   BOOST_TEST(c.crypto_workers == 4u);
   BOOST_TEST(c.max_replay_entries == 5000u);
   BOOST_TEST(c.deliver_retry == 250'000);
+  BOOST_TEST(c.journal_dir == "/var/lib/veil/journal");
+  BOOST_TEST(!c.run_without_journal);
+  BOOST_TEST(c.journal_commit_window == 2'000);
+  BOOST_TEST(c.drain_timeout == 5'000'000);
   BOOST_TEST(c.metrics_file == "/var/lib/veil/metrics.json");
   BOOST_TEST(c.metrics_interval == 500);
   BOOST_TEST((c.mix.strategy == MixConfig::Strategy::binomial));
@@ -242,6 +251,7 @@ BOOST_AUTO_TEST_CASE(minimal_config_takes_the_defaults) {
   const RelayConfig c = valid("name = \"mix-1\"\n"
                               "peer_listen = \"127.0.0.1:7601\"\n"
                               "epoch_key_file = \"" + s.key_file + "\"\n"
+                              "run_without_journal = true\n"
                               "directory = []\n");
   const RelayConfig d;
   BOOST_TEST(c.name == "mix-1");
@@ -279,6 +289,25 @@ BOOST_AUTO_TEST_CASE(the_helper_configs_are_valid) {
   valid(s.provider_config());
 }
 
+BOOST_AUTO_TEST_CASE(durability_is_never_off_by_omission) {
+  Scratch s;
+  const std::string no_journal = replaced(s.mix_config(), "journal_dir", "# journal_dir");
+  BOOST_TEST(only_problem(no_journal).rfind("journal_dir: required (or run_without_journal = true", 0) == 0u);
+  const RelayConfig c = valid(replaced(no_journal, "# journal_dir", "run_without_journal = true\n# "));
+  BOOST_TEST(c.run_without_journal);
+  BOOST_TEST(c.journal_dir.empty());
+  BOOST_TEST(only_problem(s.mix_config("run_without_journal = true")) ==
+             "run_without_journal: true contradicts journal_dir (leave one out)");
+  BOOST_TEST(only_problem(s.mix_config("run_without_journal = \"yes\"")) ==
+             "run_without_journal: expected true or false, found a string");
+  BOOST_TEST(!valid(s.mix_config("run_without_journal = false")).run_without_journal);
+  const RelayConfig d = valid(s.mix_config("journal_commit_window_ms = 0.5\ndrain_timeout_ms = 100"));
+  BOOST_TEST(d.journal_commit_window == 500);
+  BOOST_TEST(d.drain_timeout == 100'000);
+  BOOST_TEST(only_problem(s.mix_config("journal_commit_window_ms = 2000")).rfind(
+                 "journal_commit_window_ms: 2000 is out of range", 0) == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_keys_are_named_by_full_path) {
   Scratch s;
   BOOST_TEST(only_problem(s.mix_config("nmae = \"x\"")) == "nmae: unknown key (did you mean name?)");
@@ -292,6 +321,7 @@ BOOST_AUTO_TEST_CASE(unknown_keys_are_named_by_full_path) {
 
   const std::string second_entry_typo =
       "name = \"mix-1\"\npeer_listen = \"127.0.0.1:7601\"\nepoch_key_file = \"" + s.key_file + "\"\n"
+      "run_without_journal = true\n"
       "[[directory]]\nname = \"mix-1\"\naddress = \"127.0.0.1:7601\"\nepoch_key = \"" + s.mix_key + "\"\n"
       "[[directory]]\nname = \"mix-2\"\nadress = \"127.0.0.1:7602\"\naddress = \"127.0.0.1:7603\"\n"
       "epoch_key = \"" + s.beta_key + "\"\n";
@@ -374,19 +404,20 @@ BOOST_AUTO_TEST_CASE(mix_parameters_are_checked_as_make_mix_checks_them) {
 BOOST_AUTO_TEST_CASE(missing_required_keys) {
   Scratch s;
   const auto none = problems_of("");
-  BOOST_TEST(none.size() == 4u, joined(none));
+  BOOST_TEST(none.size() == 5u, joined(none));
+  BOOST_TEST(reports(none, "journal_dir", "required (or run_without_journal = true"));
   BOOST_TEST(reports(none, "name", "required key is missing"));
   BOOST_TEST(reports(none, "peer_listen", "required key is missing"));
   BOOST_TEST(reports(none, "epoch_key_file", "required key is missing"));
   BOOST_TEST(reports(none, "directory", "required key is missing"));
 
   BOOST_TEST(only_problem("name = \"\"\npeer_listen = \"127.0.0.1:1\"\nepoch_key_file = \"" + s.key_file +
-                          "\"\ndirectory = []\n") == "name: must not be empty");
+                          "\"\nrun_without_journal = true\ndirectory = []\n") == "name: must not be empty");
   // deliver_to: required once provider is set.
   BOOST_TEST(only_problem(s.mix_config("provider = \"alpha.example\"")) ==
              "deliver_to: required for a provider relay (provider is set)");
   const auto entry = problems_of("name = \"mix-1\"\npeer_listen = \"127.0.0.1:1\"\nepoch_key_file = \"" +
-                                 s.key_file + "\"\n[[directory]]\nname = \"mix-2\"\n");
+                                 s.key_file + "\"\nrun_without_journal = true\n[[directory]]\nname = \"mix-2\"\n");
   BOOST_TEST(entry.size() == 2u, joined(entry));
   BOOST_TEST(reports(entry, "directory[0].address", "required key is missing"));
   BOOST_TEST(reports(entry, "directory[0].epoch_key", "required key is missing"));
@@ -475,6 +506,7 @@ BOOST_AUTO_TEST_CASE(directory_rules) {
   // mix_hops without a mix to choose would send packets without mix hops.
   const std::string no_mix = "name = \"relay-alpha\"\nprovider = \"alpha.example\"\npeer_listen = \"127.0.0.1:1\"\n"
                              "deliver_to = \"127.0.0.1:2\"\nepoch_key_file = \"" + s.key_file + "\"\nmix_hops = 1\n"
+                             "run_without_journal = true\n"
                              "[[directory]]\nname = \"relay-beta\"\naddress = \"127.0.0.1:3\"\nepoch_key = \"" +
                              s.beta_key + "\"\nproviders = [\"beta.example\"]\n";
   BOOST_TEST(only_problem(no_mix) ==
@@ -494,6 +526,7 @@ BOOST_AUTO_TEST_CASE(every_problem_is_reported_at_once) {
       "name = \"relay-alpha\"\n"
       "provider = \"alpha.example\"\n"            // and no deliver_to             (1)
       "peer_listen = \"localhost:7401\"\n"        // not numeric                   (2)
+      "run_without_journal = true\n"
       "epoch_key_file = \"" + (s.dir / "missing.key").string() + "\"\n"  // unreadable (3)
       "packet_size = 100\n"                       // out of range                  (4)
       "crypto_workers = \"all\"\n"                // wrong type                    (5)
@@ -587,6 +620,7 @@ BOOST_AUTO_TEST_CASE(reference_lists_every_key_once) {
       "cover.loop_timeout_ms", "cover.alarm_loss", "cover.alarm_latency_ms", "per_peer_queue",
       "crypto_workers", "max_replay_entries", "deliver_retry_ms", "recipients", "directory",
       "directory[].name", "directory[].address", "directory[].epoch_key", "directory[].providers",
+      "journal_dir", "run_without_journal", "journal_commit_window_ms", "drain_timeout_ms",
       "metrics_file", "metrics_interval_ms"};
   BOOST_TEST(paths == expected, boost::test_tools::per_element());
   const auto find = [&](const std::string& path) {
@@ -639,6 +673,8 @@ BOOST_AUTO_TEST_CASE(example_config_is_valid_and_shows_every_key) {
       table = line.substr(1, line.find(']') - 1);
     } else if (const auto eq = line.find(" ="); eq != std::string::npos && line[0] != '#' && line[0] != ' ') {
       shown.push_back(table.empty() ? line.substr(0, eq) : table + "." + line.substr(0, eq));
+    } else if (line.rfind("# run_without_journal = ", 0) == 0 && table.empty()) {
+      shown.push_back("run_without_journal");  // excludes journal_dir: shown commented out
     }
   }
   for (const auto& k : config_reference()) {
@@ -671,6 +707,7 @@ BOOST_AUTO_TEST_CASE(toml_from_json_writes_a_config_the_relay_reads) {
                             {"epoch_key", s.beta_key},
                             {"providers", {"beta.example"}}});
   // Settings merged over it, as the simulation does: integers and floats keep their kind.
+  j["journal_dir"] = (s.dir / "journal").string();
   j.merge_patch({{"mix_hops", 1},
                  {"packet_size", 1024u},
                  {"mix", {{"strategy", "poisson"}, {"mean_delay_ms", 2.5}}},

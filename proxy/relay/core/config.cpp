@@ -44,6 +44,16 @@ void check_mix(const RelayConfig& c, Problems& p) {
   }
 }
 
+// Durability is never off by omission.
+void check_journal(const RelayConfig& c, Problems& p) {
+  if (c.journal_dir.empty() && !c.run_without_journal) {
+    p.push_back("journal_dir: required (or run_without_journal = true, for a relay that may lose "
+                "what it accepted when it crashes or restarts)");
+  } else if (!c.journal_dir.empty() && c.run_without_journal) {
+    p.push_back("run_without_journal: true contradicts journal_dir (leave one out)");
+  }
+}
+
 void check_directory(const RelayConfig& c, Problems& p) {
   if (has_problem(p, "directory")) return;
   std::map<std::string, std::size_t> first;
@@ -194,6 +204,7 @@ ConfigResult build_config(const std::string& toml_text) {
   config_detail::read_fields(root, c, p);
   check_mix(c, p);
   check_directory(c, p);
+  check_journal(c, p);
   if (!c.epoch_key_file.empty()) {
     if (auto why = key_file_problem(c.epoch_key_file)) p.push_back("epoch_key_file: " + *why);
   }

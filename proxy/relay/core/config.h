@@ -62,6 +62,10 @@ struct RelayConfig {
   Micros deliver_retry = 2'000'000;
   std::map<std::string, RecipientAccess> recipients;  // service id -> access
   std::vector<PeerConfig> directory;
+  std::string journal_dir;           // empty only with run_without_journal
+  bool run_without_journal = false;  // explicit: a crash loses what was accepted
+  Micros journal_commit_window = 0;
+  Micros drain_timeout = 30'000'000;
   std::string metrics_file;
   Micros metrics_interval = 1'000'000;
 };

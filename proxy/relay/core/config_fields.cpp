@@ -37,6 +37,7 @@ double micros_to_ms(Micros us) { return static_cast<double>(us) / 1000.0; }
 // How a key is written in TOML and what it becomes.
 enum class Kind {
   string,       // a string
+  boolean,      // true or false; stored as a bool
   integer,      // an integer, within `range`
   number,       // an integer or a float, within `range`
   duration_ms,  // a number of milliseconds within `range`; stored as Micros
@@ -181,6 +182,22 @@ const Field<RelayConfig> kRelayFields[] = {
     {"directory", Kind::directory, "", {}, Need::required,
      "every relay of the network (this one may be listed too), one [[directory]] table each",
      VEIL_SLOT(RelayConfig, directory)},
+    {"journal_dir", Kind::string, "path", {}, Need::optional,
+     "directory of the journal that keeps accepted messages across crashes and restarts (created "
+     "owner-only); required unless run_without_journal = true",
+     VEIL_SLOT(RelayConfig, journal_dir)},
+    {"run_without_journal", Kind::boolean, "", {}, Need::optional,
+     "run with no journal: a crash or restart loses what was accepted and not yet delivered "
+     "(benchmarks only); excludes journal_dir",
+     VEIL_SLOT(RelayConfig, run_without_journal)},
+    {"journal_commit_window_ms", Kind::duration_ms, "ms", {0, 1000}, Need::optional,
+     "how long a journal commit waits for more to write with it (0: none; commits made during a "
+     "sync always share the next one)",
+     VEIL_SLOT(RelayConfig, journal_commit_window)},
+    {"drain_timeout_ms", Kind::duration_ms, "ms", {0, kDayMs}, Need::optional,
+     "on SIGTERM, how long pooled packets keep leaving at their scheduled times before the relay "
+     "stops (what is left stays in the journal)",
+     VEIL_SLOT(RelayConfig, drain_timeout)},
     {"metrics_file", Kind::string, "path", {}, Need::optional,
      "where aggregate metrics are written as JSON; empty: none", VEIL_SLOT(RelayConfig, metrics_file)},
     {"metrics_interval_ms", Kind::duration_ms, "ms", {0, kDayMs, true}, Need::optional,
@@ -392,6 +409,14 @@ std::optional<Value> read_value(const toml::node& n, const Field<R>& f, const st
       }
       return Value(*s);
     }
+    case Kind::boolean: {
+      const auto* b = n.as_boolean();
+      if (b == nullptr) {
+        wrong_type(p, path, "true or false", n);
+        return std::nullopt;
+      }
+      return Value(static_cast<int64_t>(b->get()));
+    }
     case Kind::integer: {
       const auto* i = n.as_integer();
       if (i == nullptr) {
@@ -549,6 +574,7 @@ std::string type_text(Kind k) {
   switch (k) {
     case Kind::string:
     case Kind::strategy: return "string";
+    case Kind::boolean: return "boolean";
     case Kind::integer: return "integer";
     case Kind::number:
     case Kind::duration_ms: return "number";
@@ -570,6 +596,7 @@ std::string range_text(const Field<R>& f) {
     case Kind::number:
     case Kind::duration_ms: return range_text(f.range);
     case Kind::string: return f.need == Need::required ? "non-empty" : "";
+    case Kind::boolean: return "true, false";
     case Kind::listen: return "host:port (port 0: any free port) or unix:/path";
     case Kind::dial: return "host:port or unix:/path";
     case Kind::address: return "host:port";
@@ -588,6 +615,7 @@ std::string default_text(const Field<R>& f, const R& defaults) {
   if (f.need == Need::provider_required) return "required for a provider";
   const Value v = f.get(defaults);
   if (const auto* i = std::get_if<int64_t>(&v)) {
+    if (f.kind == Kind::boolean) return *i != 0 ? "true" : "false";
     return f.kind == Kind::duration_ms ? num(micros_to_ms(*i)) : std::to_string(*i);
   }
   if (const auto* d = std::get_if<double>(&v)) return num(*d);

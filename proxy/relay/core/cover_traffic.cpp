@@ -9,7 +9,7 @@
 namespace veil::relay {
 
 void RelayState::arm_cover_timer() {
-  if (stopped_) return;
+  if (stopped_ || draining_) return;  // a drain sends what is pooled, nothing new
   const Micros next = std::min(drop_schedule_.next(), loop_schedule_.next());
   if (next == kNever) return;
   cover_timer_->arm_at(next);
@@ -49,7 +49,7 @@ void RelayState::send_drop_cover() {
   auto packet = wrap_for(path, crypto::HopCommand::drop, filler, env_.rng);
   if (!packet) return;
   metrics_.inc(Counter::cover_drop_sent);
-  mix_add(path.front(), std::move(*packet), env_.clock.now());
+  mix_add(path.front(), std::move(*packet), env_.clock.now(), false);
 }
 
 void RelayState::send_loop_cover() {
@@ -72,7 +72,7 @@ void RelayState::send_loop_cover() {
   const Micros now = env_.clock.now();
   if (!loops_.sent(id, now)) return;
   metrics_.inc(Counter::cover_loop_sent);
-  mix_add(path.front(), std::move(*packet), now);
+  mix_add(path.front(), std::move(*packet), now, false);
 }
 
 void RelayState::on_loop_returned(ByteView plain) {

@@ -43,11 +43,10 @@ void RelayState::queue_delivery(Delivery& d) {
   p.frame.resize(d.ByteSizeLong());
   d.SerializeWithCachedSizesToArray(p.frame.data());
   env_.journal.record_delivery(id, p.frame);
-  if (ps.deliver_conn && !ps.deliver_conn->closed()) {
-    ps.deliver_conn->send(p.frame);
-    p.sent_at = env_.clock.now();
-    metrics_.inc(Counter::deliveries_sent);
-  }
+  // Sent once durable (on_durable): a delivery id the messenger server saw is never reused, and
+  // a crash before the commit makes the previous hop send the packet again.
+  p.durable_at = commits_made_ + 1;
+  ps.not_durable.push_back(id);
   ps.deliveries.emplace(id, std::move(p));
 }
 
@@ -71,6 +70,7 @@ void RelayState::on_deliver_connected(std::shared_ptr<Stream> s) {
   // Everything not yet acknowledged goes again, oldest first.
   const Micros now = env_.clock.now();
   for (auto& [id, p] : ps.deliveries) {
+    if (p.durable_at > commits_durable_) break;  // ids grow with commits: the rest wait too
     if (p.sent_at != kNever) metrics_.inc(Counter::deliveries_retried);
     conn->send(p.frame);
     p.sent_at = now;
@@ -85,14 +85,13 @@ void RelayState::on_deliver_frame(ByteView frame) {
     metrics_.inc(Counter::deliver_frames_malformed);
     return;
   }
-  if (ps.deliveries.erase(ack.delivery_id()) == 1) {
+  auto it = ps.deliveries.find(ack.delivery_id());
+  if (it != ps.deliveries.end() && it->second.sent_at != kNever) {
+    ps.deliveries.erase(it);
     env_.journal.forget_delivery(ack.delivery_id());
     metrics_.inc(Counter::deliveries_acked);
-  }
-  if (ps.deliveries.size() == config_.per_peer_queue / 2) {
-    for (const auto& l : inbound_) {
-      if (l->conn && !l->batches.full()) l->conn->resume();
-    }
+    journal_commit(nullptr);  // the forget: so that a restart does not deliver it again
+    check_drained();
   }
 }
 
@@ -102,6 +101,7 @@ void RelayState::on_deliver_retry() {
   ps.retry_timer->arm_at(now + std::max<Micros>(config_.deliver_retry, 10'000));
   if (!ps.deliver_conn || ps.deliver_conn->closed()) return;
   for (auto& [id, p] : ps.deliveries) {
+    if (p.durable_at > commits_durable_) break;
     if (p.sent_at != kNever && now - p.sent_at < config_.deliver_retry) continue;
     if (p.sent_at != kNever) metrics_.inc(Counter::deliveries_retried);
     ps.deliver_conn->send(p.frame);

@@ -7,7 +7,7 @@
 namespace veil::relay {
 
 void RelayState::on_inbound_connection(std::shared_ptr<Stream> s) {
-  if (stopped_) {
+  if (stopped_ || draining_) {
     s->close();
     return;
   }
@@ -96,15 +96,17 @@ void RelayState::finish_packets(InboundLink& link, PacketBatch& b) {
 void RelayState::after_packets(InboundLink& link) {
   const uint64_t upto = link.ack_upto;
   link.ack_upto = 0;
-  if (!link.conn || link.conn->closed()) return;
   if (upto != 0) {
+    // Committed even if the link is gone: what was applied must become durable to be sent on.
     std::shared_ptr<FramedStream> conn = link.conn;
-    env_.journal.commit([conn, upto] {
-      if (!conn->closed()) conn->send(encode_ack(upto));
+    journal_commit([conn, upto] {
+      if (conn && !conn->closed()) conn->send(encode_ack(upto));
     });
   }
-  // Backpressure: stop reading peer links while the messenger server is behind.
-  if (deliveries_blocked()) {
+  if (!link.conn || link.conn->closed()) return;
+  // Backpressure: stop reading peer links while the messenger server or a next hop is behind,
+  // the journal cannot write, or the relay drains.
+  if (inbound_blocked()) {
     link.conn->pause();
   } else if (!link.batches.full()) {
     link.conn->resume();
@@ -120,6 +122,7 @@ void RelayState::apply_layer(Result<crypto::Unwrapped>& layer, Micros arrived) {
   }
   switch (replay_.insert(config_.epoch, layer->replay_tag)) {
     case ReplayFilter::Verdict::fresh:
+      env_.journal.record_replay_tag(config_.epoch, layer->replay_tag);
       break;
     case ReplayFilter::Verdict::replayed:
     case ReplayFilter::Verdict::retired:
@@ -151,10 +154,6 @@ void RelayState::apply_layer(Result<crypto::Unwrapped>& layer, Micros arrived) {
       return;
   }
   metrics_.inc(Counter::packets_dropped_malformed);
-}
-
-bool RelayState::deliveries_blocked() const {
-  return provider_ && provider_->deliveries.size() >= config_.per_peer_queue;
 }
 
 }  // namespace veil::relay

@@ -27,11 +27,8 @@ void RelayState::send_to_peer(Peer& p, Bytes packet, uint64_t journal_item) {
     p.unacked.push_back(Unacked{seq, std::move(packet), journal_item});
     metrics_.inc(Counter::packets_sent);
   } else {
-    if (p.waiting.size() >= config_.per_peer_queue) {
-      metrics_.inc(Counter::packets_dropped_queue_full);
-      env_.journal.forget(journal_item);
-      return;
-    }
+    // No drop at a bound: what this relay acknowledged is kept. The bound holds submissions
+    // (busy) and inbound links (paused, inbound_blocked) instead.
     p.waiting.push_back(Unacked{0, std::move(packet), journal_item});
   }
   update_queue_gauge();
@@ -89,6 +86,8 @@ void RelayState::on_peer_frame(Peer& p, ByteView body) {
     p.unacked.pop_front();
   }
   update_queue_gauge();
+  journal_commit(nullptr);  // the forgets: so that a restart does not send these again
+  check_drained();
 }
 
 }  // namespace veil::relay

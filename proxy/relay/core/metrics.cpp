@@ -57,7 +57,11 @@ std::string Metrics::to_json() const {
   j["pool_size"] = hist(pool_size);
   j["relay_latency_us"] = hist(relay_latency_us);
   j["loop_latency_us"] = hist(loop_latency_us);
-  j["gauges"] = {{"pool", pool_now}, {"queued", queue_now}, {"loop_alarm", loop_alarm}};
+  j["gauges"] = {{"pool", pool_now}, {"queued", queue_now}, {"loop_alarm", loop_alarm},
+                {"draining", draining}, {"journal_failing", journal.failing}};
+  j["journal"] = {{"syncs", journal.syncs}, {"bytes_written", journal.bytes_written},
+                  {"write_errors", journal.write_errors},
+                  {"sync_seconds", static_cast<double>(journal.sync_micros) / 1e6}};
   return j.dump();
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "proxy/relay/core/journal.h"
 
 namespace veil::relay {
 
@@ -21,7 +22,6 @@ namespace veil::relay {
 //  packets_dropped_replay          replay tag seen before (or of a retired epoch)
 //  packets_dropped_malformed       a layer that authenticated but did not parse
 //  packets_dropped_unknown_hop     forward to a relay not in the directory
-//  packets_dropped_queue_full      the next hop's waiting queue held per_peer_queue packets
 //  packets_dropped_replay_full     the epoch's replay filter is full
 //  deliveries_unwrapped            bundles opened for this relay's recipients (valid bundle)
 //  deliveries_sent/acked/retried   Delivery frames written / acknowledged / written again
@@ -38,20 +38,25 @@ namespace veil::relay {
 //  deliver_frames_malformed        frames from the messenger server that are not a DeliveryAck
 //                                  (a zero-length or over-64-byte one also closes the link)
 //  submit_connections              submit connections accepted
-// Gauges (in the file: gauges.pool, gauges.queued, gauges.loop_alarm): pool_now (packets in the
-// mix), queue_now (packets queued for or unacknowledged by peers), loop_alarm. Histograms: pool_size (at each release), relay_latency_us (arrival to
-// sent), loop_latency_us (loop round trips).
+//  packets_recovered               packets put back into the mix from the journal at start
+//  deliveries_recovered            deliveries put back into the deliver queue at start
+// Gauges (in the file: gauges.pool, gauges.queued, gauges.loop_alarm, gauges.draining,
+// gauges.journal_failing): pool_now (packets in the mix), queue_now (packets queued for or
+// unacknowledged by peers), loop_alarm, draining (a drain is under way), the journal failing.
+// Journal (in the file: journal.syncs, bytes_written, write_errors, sync_seconds): see
+// JournalStats. Histograms: pool_size (at each release), relay_latency_us (arrival to sent),
+// loop_latency_us (loop round trips).
 #define VEIL_COUNTERS(X)                                                                       \
   X(submissions_accepted) X(submissions_rejected) X(submit_frames_malformed)                  \
   X(packets_sent) X(packets_received) X(packets_forwarded) X(packets_retransmitted)           \
   X(packets_dropped_auth) X(packets_dropped_replay) X(packets_dropped_malformed)              \
-  X(packets_dropped_unknown_hop) X(packets_dropped_queue_full) X(packets_dropped_replay_full)  \
+  X(packets_dropped_unknown_hop) X(packets_dropped_replay_full)  \
   X(deliveries_unwrapped) X(deliveries_sent) X(deliveries_acked) X(deliveries_retried)        \
   X(deliveries_dropped_access) X(deliveries_dropped_malformed) X(deliveries_dropped_unknown)  \
   X(cover_drop_sent) X(cover_loop_sent) X(cover_drop_received) X(cover_loop_returned)         \
   X(cover_loop_lost) X(cover_loop_unknown) X(peer_connects) X(peer_disconnects)               \
   X(peer_frames_malformed) X(deliver_connects) X(deliver_frames_malformed)                  \
-  X(submit_connections)
+  X(submit_connections) X(packets_recovered) X(deliveries_recovered)
 
 enum class Counter : int {
 #define VEIL_COUNTER_ENUM(name) name,
@@ -85,6 +90,8 @@ struct Metrics {
   uint64_t pool_now = 0;
   uint64_t queue_now = 0;
   bool loop_alarm = false;
+  bool draining = false;
+  JournalStats journal;  // the journal's own counters, read when the metrics are
 
   void inc(Counter c, uint64_t n = 1) { counters[static_cast<int>(c)] += n; }
   uint64_t get(Counter c) const { return counters[static_cast<int>(c)]; }

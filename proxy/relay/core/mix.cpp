@@ -95,6 +95,12 @@ class Ticker {
     started_ = true;
     next_ = saturating_add(now, interval_);
   }
+  // Continues the schedule through `point`, at its first point ≥ now.
+  void resume(Micros point, Micros now) {
+    started_ = true;
+    next_ = point;
+    to_at_or_after(now);
+  }
   // Moves `next` to the first schedule point ≥ t.
   void to_at_or_after(Micros t) {
     if (next_ < t) next_ += ((t - next_ + interval_ - 1) / interval_) * interval_;
@@ -122,10 +128,12 @@ std::vector<uint64_t> take_all(std::vector<uint64_t>& pool, RandomPool& rng) {
 class NoneMix final : public Mix {
  public:
   explicit NoneMix(Rng& rng) : rng_(rng) {}
-  void add(uint64_t id, Micros now) override {
+  Micros add(uint64_t id, Micros now) override {
     if (pool_.empty()) oldest_ = now;
     pool_.push_back(id);
+    return kNever;
   }
+  void restore(uint64_t id, Micros, Micros now) override { add(id, now); }
   std::vector<uint64_t> release(Micros) override { return take_all(pool_, rng_); }
   Micros next_deadline() const override { return pool_.empty() ? kNever : oldest_; }
   std::size_t size() const override { return pool_.size(); }
@@ -141,10 +149,12 @@ class NoneMix final : public Mix {
 class ThresholdMix final : public Mix {
  public:
   ThresholdMix(std::size_t threshold, Rng& rng) : threshold_(threshold), rng_(rng) {}
-  void add(uint64_t id, Micros now) override {
+  Micros add(uint64_t id, Micros now) override {
     pool_.push_back(id);
     if (pool_.size() == threshold_) full_at_ = now;
+    return kNever;
   }
+  void restore(uint64_t id, Micros, Micros now) override { add(id, now); }
   std::vector<uint64_t> release(Micros) override {
     if (pool_.size() < threshold_) return {};
     return take_all(pool_, rng_);
@@ -165,15 +175,21 @@ class ThresholdOrTimedMix final : public Mix {
  public:
   ThresholdOrTimedMix(std::size_t threshold, Micros interval, Rng& rng)
       : threshold_(threshold), ticker_(interval), rng_(rng) {}
-  void add(uint64_t id, Micros now) override {
+  Micros add(uint64_t id, Micros now) override {
     if (!ticker_.started()) {
       ticker_.start(now);
     } else if (pool_.empty()) {
       ticker_.to_at_or_after(now);  // periods that passed with an empty pool flushed nothing
     }
-    pool_.push_back(id);
-    if (pool_.size() == threshold_) full_at_ = now;
+    push(id, now);
+    return kNever;
   }
+  void restore(uint64_t id, Micros, Micros now) override {
+    if (!ticker_.started()) ticker_.start(now);
+    push(id, now);
+  }
+  Micros next_tick() const override { return ticker_.started() ? ticker_.next() : kNever; }
+  void resume_ticks(Micros tick, Micros now) override { ticker_.resume(tick, now); }
   std::vector<uint64_t> release(Micros now) override {
     if (ticker_.started() && now >= ticker_.next()) {  // timer flush: keep the period's phase
       ticker_.to_after(now);
@@ -193,6 +209,11 @@ class ThresholdOrTimedMix final : public Mix {
   std::vector<uint64_t> drain() override { return take_all(pool_, rng_); }
 
  private:
+  void push(uint64_t id, Micros now) {
+    pool_.push_back(id);
+    if (pool_.size() == threshold_) full_at_ = now;
+  }
+
   std::size_t threshold_;
   Ticker ticker_;
   RandomPool rng_;
@@ -205,14 +226,21 @@ class BinomialMix final : public Mix {
  public:
   BinomialMix(Micros interval, double p, std::size_t min_pool, Rng& rng)
       : ticker_(interval), p_(p), min_pool_(min_pool), rng_(rng) {}
-  void add(uint64_t id, Micros now) override {
+  Micros add(uint64_t id, Micros now) override {
     if (!ticker_.started()) {
       ticker_.start(now);
     } else if (pool_.size() <= min_pool_) {
       ticker_.to_at_or_after(now);  // ticks that passed while nothing could leave
     }
     pool_.push_back(id);
+    return kNever;
   }
+  void restore(uint64_t id, Micros, Micros now) override {
+    if (!ticker_.started()) ticker_.start(now);
+    pool_.push_back(id);
+  }
+  Micros next_tick() const override { return ticker_.started() ? ticker_.next() : kNever; }
+  void resume_ticks(Micros tick, Micros now) override { ticker_.resume(tick, now); }
   std::vector<uint64_t> release(Micros now) override {
     if (!ticker_.started() || now < ticker_.next()) return {};
     ticker_.to_after(now);
@@ -249,10 +277,18 @@ class BinomialMix final : public Mix {
 class PoissonMix final : public Mix {
  public:
   PoissonMix(Micros mean_delay, Rng& rng) : mean_(mean_delay), rng_(rng) {}
-  void add(uint64_t id, Micros now) override {
+  Micros add(uint64_t id, Micros now) override {
     const Micros delay = mean_ == 0 ? 0 : exp_from_unit(mean_, rng_.unit());
-    heap_.push_back(Entry{saturating_add(now, delay), rng_.word(), id});
-    std::push_heap(heap_.begin(), heap_.end(), Later{});
+    const Micros due = saturating_add(now, delay);
+    push(id, due);
+    return due;
+  }
+  void restore(uint64_t id, Micros due, Micros now) override {
+    if (due == kNever) {
+      add(id, now);
+    } else {
+      push(id, std::max(due, now));
+    }
   }
   std::vector<uint64_t> release(Micros now) override {
     std::vector<uint64_t> out;
@@ -285,6 +321,11 @@ class PoissonMix final : public Mix {
       return a.due != b.due ? a.due > b.due : a.tie > b.tie;
     }
   };
+  void push(uint64_t id, Micros due) {
+    heap_.push_back(Entry{due, rng_.word(), id});
+    std::push_heap(heap_.begin(), heap_.end(), Later{});
+  }
+
   Micros mean_;
   RandomPool rng_;
   std::vector<Entry> heap_;

@@ -47,8 +47,24 @@ Result<MixConfig::Strategy> parse_strategy(std::string_view name);
 class Mix {
  public:
   virtual ~Mix() = default;
-  // A packet enters the pool at `now` (times passed to add/release must not decrease).
-  virtual void add(uint64_t id, Micros now) = 0;
+  // A packet enters the pool at `now` (times passed to add/restore/release must not decrease).
+  // Returns the release time the strategy fixed for it (poisson), or kNever when the pool rule
+  // decides (every other strategy): the relay journals it so that a restart keeps the schedule.
+  virtual Micros add(uint64_t id, Micros now) = 0;
+  // A packet that was in the pool before a restart comes back at `now`. `due` is what add()
+  // returned then (kNever: none). A `due` already past becomes `now`, so every packet whose time
+  // passed while the relay was down leaves at the next release(), in random order; a later `due`
+  // is kept exactly. Without a `due`, the packet joins the pool as add() would, except that a
+  // tick schedule resumed by resume_ticks() is kept as it is.
+  virtual void restore(uint64_t id, Micros due, Micros now) = 0;
+  // The next point of the tick schedule (timed, threshold_or_timed, binomial); kNever when the
+  // strategy has none or it has not started.
+  virtual Micros next_tick() const { return kNever; }
+  // Continues, at `now`, the tick schedule that had a point at `tick` (next_tick() of the run
+  // before a restart, in this run's time): the next point is the first tick + k·interval ≥ now,
+  // so a restart neither flushes the pool nor moves the schedule's phase. Call before restore().
+  // No effect for strategies without a schedule.
+  virtual void resume_ticks(Micros tick, Micros now) { (void)tick, (void)now; }
   // The packets due at `now`, in output order (uniformly random within one flush).
   virtual std::vector<uint64_t> release(Micros now) = 0;
   // The earliest time release() may return something; kNever if only an arrival can change that.

@@ -1,18 +1,29 @@
 // Stage 2 of relay.h's path: the mix pool. Every packet that leaves this relay (submitted,
-// forwarded or cover) waits here until the strategy (mix.h) releases it, then goes to link out.
+// forwarded or cover) waits here until the strategy (mix.h) releases it, then goes to link out,
+// once the journal commit that holds it has finished.
 #include "proxy/relay/core/relay_state.h"
 
 namespace veil::relay {
 
-// `journal_item` ≠ 0: a packet recovered from the journal under that item.
-void RelayState::mix_add(Peer* next, Bytes packet, Micros arrived, uint64_t journal_item) {
-  const uint64_t id = journal_item != 0 ? journal_item : next_item_++;
-  if (journal_item == 0) env_.journal.record(id, next->config.id, packet);
+void RelayState::mix_add(Peer* next, Bytes packet, Micros arrived, bool journaled) {
+  const uint64_t id = next_item_++;
+  const Micros due = mix_->add(id, env_.clock.now());
+  uint64_t durable_at = 0;
+  if (journaled) {
+    env_.journal.record(id, next->config.id, to_wall(due), packet);
+    durable_at = commits_made_ + 1;  // the next commit covers this record
+  }
   ++next->in_pool;
-  pool_.emplace(id, PoolItem{std::move(packet), next, arrived});
-  mix_->add(id, env_.clock.now());
+  pool_.emplace(id, PoolItem{std::move(packet), next, arrived, durable_at, journaled});
   metrics_.pool_now = mix_->size();
   arm_mix_timer();
+}
+
+void RelayState::mix_restore(Peer* next, Bytes packet, uint64_t item, Micros due) {
+  mix_->restore(item, due, env_.clock.now());
+  ++next->in_pool;
+  pool_.emplace(item, PoolItem{std::move(packet), next, env_.clock.now(), 0, true});
+  metrics_.pool_now = mix_->size();
 }
 
 void RelayState::arm_mix_timer() {
@@ -35,12 +46,18 @@ void RelayState::on_mix_timer() {
     if (it == pool_.end()) continue;
     PoolItem item = std::move(it->second);
     pool_.erase(it);
-    --item.next->in_pool;
     metrics_.relay_latency_us.observe(static_cast<double>(now - item.arrived));
-    send_to_peer(*item.next, std::move(item.packet), id);
+    const uint64_t journal_item = item.journaled ? id : 0;
+    if (item.durable_at > commits_durable_) {  // still counted in in_pool until sent
+      held_.push_back(HeldPacket{item.next, std::move(item.packet), journal_item, item.durable_at});
+    } else {
+      --item.next->in_pool;
+      send_to_peer(*item.next, std::move(item.packet), journal_item);
+    }
   }
   metrics_.pool_now = mix_->size();
   arm_mix_timer();
+  check_drained();
 }
 
 }  // namespace veil::relay

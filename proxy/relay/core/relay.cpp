@@ -72,29 +72,87 @@ void RelayState::start() {
   arm_cover_timer();
 }
 
-// Whatever the journal kept from an earlier run goes back where it was: packets into the mix
-// (released by the strategy like any arrival), deliveries into the deliver queue.
+// Whatever the journal kept from an earlier run goes back where it was: replay tags into the
+// filter, packets into the mix with their release times (the tick schedule resumed first),
+// deliveries into the deliver queue with their ids; numbering continues above every id used.
 void RelayState::recover() {
-  env_.journal.recover(
-      [this](uint64_t item, const crypto::RelayId& next_hop, Bytes packet) {
-        next_item_ = std::max(next_item_, item + 1);
-        Peer* next = peer_by_id(next_hop);
-        if (next == nullptr || packet.size() != config_.packet_size) {
-          metrics_.inc(next == nullptr ? Counter::packets_dropped_unknown_hop
-                                       : Counter::packets_dropped_malformed);
-          env_.journal.forget(item);
-          return;
-        }
-        mix_add(next, std::move(packet), env_.clock.now(), item);
-      },
-      [this](uint64_t id, Bytes delivery) {
-        if (!provider_) {
-          env_.journal.forget_delivery(id);
-          return;
-        }
-        provider_->next_delivery = std::max(provider_->next_delivery, id + 1);
-        provider_->deliveries.emplace(id, PendingDelivery{std::move(delivery), kNever});
-      });
+  struct Found {
+    RecoveredPacket packet;
+    Peer* next;
+  };
+  std::vector<Found> packets;
+  Journal::RecoverFns fns;
+  fns.replay_tag = [this](uint64_t epoch, const ReplayTag& tag) { replay_.insert(epoch, tag); };
+  fns.packet = [this, &packets](RecoveredPacket&& p) {
+    next_item_ = std::max(next_item_, p.item + 1);
+    Peer* next = peer_by_id(p.next_hop);
+    if (next == nullptr || p.packet.size() != config_.packet_size) {
+      metrics_.inc(next == nullptr ? Counter::packets_dropped_unknown_hop
+                                   : Counter::packets_dropped_malformed);
+      env_.journal.forget(p.item);
+      return;
+    }
+    packets.push_back(Found{std::move(p), next});
+  };
+  fns.delivery = [this](uint64_t id, Bytes delivery) {
+    if (!provider_) {
+      env_.journal.forget_delivery(id);
+      return;
+    }
+    provider_->next_delivery = std::max(provider_->next_delivery, id + 1);
+    provider_->deliveries.emplace(id, PendingDelivery{std::move(delivery), kNever, 0});
+    metrics_.inc(Counter::deliveries_recovered);
+  };
+  const JournalCheckpoint cp = env_.journal.recover(fns);
+  if (provider_) provider_->next_delivery = std::max(provider_->next_delivery, cp.next_delivery_id);
+  const Micros now = env_.clock.now();
+  if (cp.mix_next_tick != kNoWallTime) mix_->resume_ticks(from_wall(cp.mix_next_tick), now);
+  for (Found& f : packets) {
+    mix_restore(f.next, std::move(f.packet.packet), f.packet.item, from_wall(f.packet.release_at));
+  }
+  metrics_.inc(Counter::packets_recovered, packets.size());
+  arm_mix_timer();
+  checkpoint_ = cp;
+  journal_commit(nullptr);  // what recovery forgot
+}
+
+// Stops taking work and lets the pool empty at its own schedule; stops when nothing is left to
+// send or acknowledge, or at `timeout`, whichever is first. What is left stays in the journal.
+void RelayState::drain(Micros timeout, std::function<void()> done) {
+  if (stopped_ || draining_) return;
+  draining_ = true;
+  drained_ = std::move(done);
+  if (peer_listener_) peer_listener_->close();
+  if (provider_ && provider_->submit_listener) provider_->submit_listener->close();
+  cover_timer_->cancel();
+  for (auto& l : inbound_) {
+    if (l->conn) l->conn->pause();
+  }
+  drain_timer_ = env_.clock.timer([this] { finish_drain(); });
+  drain_timer_->arm_at(env_.clock.now() + std::max<Micros>(timeout, 0));
+  check_drained();
+}
+
+bool RelayState::drained() const {
+  if (!pool_.empty() || !held_.empty()) return false;
+  for (const auto& p : peers_) {
+    if (!p->unacked.empty() || !p->waiting.empty()) return false;
+  }
+  return !provider_ || provider_->deliveries.empty();
+}
+
+void RelayState::check_drained() {
+  if (draining_ && !stopped_ && drained()) finish_drain();
+}
+
+// The forgets of the last acknowledgements are committed before the relay stops.
+void RelayState::finish_drain() {
+  if (stopped_) return;
+  drain_timer_->cancel();
+  stop();
+  journal_commit([this] {
+    if (auto done = std::move(drained_)) done();
+  });
 }
 
 void RelayState::stop() {
@@ -121,6 +179,7 @@ void RelayState::stop() {
   }
   mix_timer_->cancel();
   cover_timer_->cancel();
+  if (drain_timer_) drain_timer_->cancel();
 }
 
 Relay::Relay(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv env)
@@ -130,6 +189,10 @@ Relay::~Relay() = default;
 
 void Relay::start() { state_->start(); }
 void Relay::stop() { state_->stop(); }
+void Relay::drain(Micros timeout, std::function<void()> done) {
+  state_->drain(timeout, std::move(done));
+}
+bool Relay::draining() const { return state_->draining_ && !state_->stopped_; }
 Role Relay::role() const { return state_->role_; }
 uint16_t Relay::peer_port() const {
   return state_->peer_listener_ ? state_->peer_listener_->port() : 0;
@@ -138,6 +201,11 @@ uint16_t Relay::submit_port() const {
   const auto& p = state_->provider_;
   return p && p->submit_listener ? p->submit_listener->port() : 0;
 }
-const Metrics& Relay::metrics() const { return state_->metrics_; }
+const Metrics& Relay::metrics() const {
+  Metrics& m = state_->metrics_;
+  m.journal = state_->env_.journal.stats();
+  m.draining = state_->draining_;
+  return m;
+}
 
 }  // namespace veil::relay

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "base/clock.h"
@@ -64,9 +65,17 @@ class Relay {
   // Recovers the journal, opens listeners, dials peers and the messenger server, starts timers.
   // Call once. Throws std::runtime_error on bind errors.
   void start();
-  // Stops accepting, closes every connection and timer; idempotent. Destroy the relay only after
-  // the loop ran dry (every executor job completed and every stream's close callback ran).
+  // Stops accepting, closes every connection and timer; idempotent. What the journal holds stays
+  // there for the next start. Destroy the relay only after the loop ran dry (every executor job
+  // completed, every stream's close callback ran and the journal finished its commits).
   void stop();
+  // Graceful shutdown: closes the listeners, answers new submissions `draining`, stops reading
+  // peer links and sending cover, and keeps releasing pooled packets at their scheduled times
+  // (no flush) and waiting for acknowledgements, until nothing is left or `timeout` µs passed;
+  // then stop() and, once the journal committed the last forgets, `done` (on the loop thread).
+  // What is left stays in the journal. No effect once draining or stopped.
+  void drain(Micros timeout, std::function<void()> done);
+  bool draining() const;
 
   Role role() const;
   uint16_t peer_port() const;

@@ -39,7 +39,7 @@ struct Peer {
   std::deque<Unacked> unacked;  // sent on the current connection, not yet acknowledged
   std::deque<Unacked> waiting;  // not yet sent (no connection)
   uint64_t next_seq = 1;
-  std::size_t in_pool = 0;  // packets for this peer still inside the mix
+  std::size_t in_pool = 0;  // packets for this peer in the mix pool or held for their commit
 };
 
 // A packet inside the mix pool.
@@ -47,6 +47,17 @@ struct PoolItem {
   Bytes packet;
   Peer* next = nullptr;
   Micros arrived = 0;
+  uint64_t durable_at = 0;  // the journal commit that makes it durable (0: nothing to wait for)
+  bool journaled = true;    // false for cover packets, which the journal does not keep
+};
+
+// A packet the mix released before the journal commit that holds it finished: it goes on the link
+// only once durable, so that nothing leaves this relay that a crash could make it send twice.
+struct HeldPacket {
+  Peer* next = nullptr;
+  Bytes packet;
+  uint64_t journal_item = 0;
+  uint64_t durable_at = 0;
 };
 
 // Stage 1: the submissions of one read, prepared on a worker.
@@ -68,6 +79,9 @@ struct SubmitConn {
   Bytes answers;       // framed answers of the batches finished in this completion
   Bytes final_answer;  // framed answer to a bad frame: sent after every earlier answer
   bool ended = false;  // no more frames will come: close once every answer is written
+  bool accepted = false;  // this completion accepted a submission: its answers wait for a commit
+  // Answers of this connection waiting for a journal commit; later answers queue behind them.
+  std::shared_ptr<std::size_t> behind_commits = std::make_shared<std::size_t>(0);
 };
 
 // Stage 4: the packet frames of one read from one inbound link, unwrapped on a worker.
@@ -96,6 +110,7 @@ struct InboundLink {
 struct PendingDelivery {
   Bytes frame;  // serialized Delivery
   Micros sent_at = kNever;  // kNever: not sent yet
+  uint64_t durable_at = 0;  // the journal commit that makes it durable; not sent before
 };
 
 // What only a provider relay has: the submit interface and the deliver link.
@@ -105,7 +120,8 @@ struct ProviderSide {
   std::unique_ptr<Dialer> deliver_dialer;
   std::shared_ptr<FramedStream> deliver_conn;
   std::map<uint64_t, PendingDelivery> deliveries;  // by delivery id, unacknowledged
-  uint64_t next_delivery = 1;
+  std::deque<uint64_t> not_durable;  // ids of deliveries whose journal commit has not finished
+  uint64_t next_delivery = 1;        // unique for the relay's life: kept in the journal
   std::unique_ptr<Timer> retry_timer;
 };
 
@@ -119,6 +135,22 @@ class RelayState {
   void start();
   void stop();
   void recover();
+  void drain(Micros timeout, std::function<void()> done);
+  bool drained() const;  // nothing left to send, and nothing waits for an acknowledgement
+  void check_drained();
+  void finish_drain();
+
+  // durability.cpp: journal commits, and what waits for them
+  // Commits the journal (with the checkpoint, if it changed); `then` runs once durable.
+  void journal_commit(std::function<void()> then);
+  void on_durable(uint64_t commit);
+  void save_checkpoint();
+  WallMicros to_wall(Micros t) const;       // kNever -> kNoWallTime
+  Micros from_wall(WallMicros t) const;     // kNoWallTime -> kNever
+  // True while inbound links must not be read: deliveries or a peer queue at the bound, a failing
+  // journal, or a drain.
+  bool inbound_blocked() const;
+  void maybe_resume_inbound();
 
   // 1 submit.cpp
   void on_submit_connection(std::shared_ptr<Stream> s);
@@ -129,14 +161,19 @@ class RelayState {
   SubmitOutcome prepare_submission(ByteView frame, Rng& rng) const;
   void finish_submissions(SubmitConn& sc, SubmitBatch& batch);
   void flush_answers(SubmitConn& sc);
+  void send_answers(SubmitConn& sc, std::function<void()> send);
   void on_submit_end(SubmitConn& sc);
   std::vector<Peer*> choose_mixes(Rng& rng) const;
   Result<Bytes> wrap_for(const std::vector<Peer*>& path, crypto::HopCommand command,
                          ByteView payload, Rng& rng) const;
   std::size_t peer_load(const Peer& p) const;
+  Error admit(const Peer& first) const;
 
   // 2 mix_stage.cpp
-  void mix_add(Peer* next, Bytes packet, Micros arrived, uint64_t journal_item = 0);
+  // A packet enters the pool (and, unless it is cover, the journal).
+  void mix_add(Peer* next, Bytes packet, Micros arrived, bool journaled = true);
+  // A packet recovered from the journal goes back into the pool, due at `due` (kNever: none).
+  void mix_restore(Peer* next, Bytes packet, uint64_t item, Micros due);
   void on_mix_timer();
   void arm_mix_timer();
 
@@ -155,8 +192,6 @@ class RelayState {
   void finish_packets(InboundLink& link, PacketBatch& batch);
   void after_packets(InboundLink& link);
   void apply_layer(Result<crypto::Unwrapped>& layer, Micros arrived);
-  // True while unacknowledged deliveries fill the per-peer queue bound: inbound links pause.
-  bool deliveries_blocked() const;
 
   // 5 deliver.cpp
   void deliver_bundle(ByteView payload);
@@ -188,6 +223,11 @@ class RelayState {
   std::unordered_map<uint64_t, PoolItem> pool_;  // by journal item
   uint64_t next_item_ = 1;
   std::unique_ptr<Timer> mix_timer_;
+  std::deque<HeldPacket> held_;  // released by the mix, waiting for their journal commit
+
+  uint64_t commits_made_ = 0;     // journal commits called
+  uint64_t commits_durable_ = 0;  // journal commits finished (in order)
+  JournalCheckpoint checkpoint_;  // the last one recorded
 
   ReplayFilter replay_;
 
@@ -198,6 +238,9 @@ class RelayState {
 
   bool started_ = false;
   bool stopped_ = false;
+  bool draining_ = false;
+  std::function<void()> drained_;  // runs once the drain finished
+  std::unique_ptr<Timer> drain_timer_;
 };
 
 }  // namespace veil::relay

@@ -8,7 +8,7 @@
 namespace veil::relay {
 
 void RelayState::on_submit_connection(std::shared_ptr<Stream> s) {
-  if (stopped_) {
+  if (stopped_ || draining_) {
     s->close();
     return;
   }
@@ -74,7 +74,7 @@ void RelayState::on_submit_end(SubmitConn& sc) {
   sc.ended = true;
   if (sc.batches.in_flight() != 0 || !sc.conn) return;
   std::shared_ptr<FramedStream> conn = sc.conn;
-  env_.journal.commit([conn] {
+  send_answers(sc, [conn] {
     if (!conn->closed()) conn->close_when_flushed();
   });
 }
@@ -105,13 +105,12 @@ SubmitOutcome RelayState::prepare_submission(ByteView body, Rng& rng) const {
 // Runs per batch, in order: accepted packets enter the mix (and the journal); answers collect.
 void RelayState::finish_submissions(SubmitConn& sc, SubmitBatch& batch) {
   for (SubmitOutcome& o : batch.outcomes) {
-    if (o.error == Error::ok && (stopped_ || peer_load(*o.first) >= config_.per_peer_queue)) {
-      o.error = Error::busy;
-    }
+    if (o.error == Error::ok) o.error = admit(*o.first);
     veil::relay::SubmitAnswer a;
     a.set_request_id(o.request_id);
     if (o.error == Error::ok) {
       mix_add(o.first, std::move(o.packet), env_.clock.now());
+      sc.accepted = true;
       a.set_status(veil::relay::SubmitAnswer::ACCEPTED);
       metrics_.inc(Counter::submissions_accepted);
     } else {
@@ -126,7 +125,23 @@ void RelayState::finish_submissions(SubmitConn& sc, SubmitBatch& batch) {
   }
 }
 
-// After a completion: the answers go out once the journal made the accepted packets durable.
+// Answers that accept something go out once the journal made it durable; answers that do not
+// go out at once, unless earlier answers of the connection still wait (the order is kept).
+void RelayState::send_answers(SubmitConn& sc, std::function<void()> send) {
+  const bool wait = sc.accepted || *sc.behind_commits > 0;
+  sc.accepted = false;
+  if (!wait) {
+    send();
+    return;
+  }
+  ++*sc.behind_commits;
+  journal_commit([behind = sc.behind_commits, send = std::move(send)] {
+    --*behind;
+    send();
+  });
+}
+
+// After a completion: this completion's answers, and the connection's end once all are out.
 void RelayState::flush_answers(SubmitConn& sc) {
   Bytes answers = std::move(sc.answers);
   sc.answers.clear();
@@ -137,12 +152,20 @@ void RelayState::flush_answers(SubmitConn& sc) {
   }
   std::shared_ptr<FramedStream> conn = sc.conn;
   const bool close = sc.ended && drained;
-  env_.journal.commit([conn, answers = std::move(answers), close] {
+  send_answers(sc, [conn, answers = std::move(answers), close] {
     if (!conn || conn->closed()) return;
     if (!answers.empty()) conn->send_frames(answers);
     if (close) conn->close_when_flushed();
   });
   if (!close && sc.conn && !sc.conn->closed() && !sc.batches.full()) sc.conn->resume();
+}
+
+// Whether a valid submission can be taken now.
+Error RelayState::admit(const Peer& first) const {
+  if (stopped_ || draining_) return Error::draining;
+  if (env_.journal.failing()) return Error::unavailable;  // it might not be written
+  if (peer_load(first) >= config_.per_peer_queue) return Error::busy;
+  return Error::ok;
 }
 
 std::vector<Peer*> RelayState::choose_mixes(Rng& rng) const {

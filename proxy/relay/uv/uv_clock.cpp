@@ -53,8 +53,8 @@ class UvTimer final : public Timer {
 
 }  // namespace
 
-int64_t UvClock::wall_ms() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
+int64_t UvClock::wall_us() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }

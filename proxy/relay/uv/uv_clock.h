@@ -12,7 +12,7 @@ class UvClock final : public Clock {
  public:
   explicit UvClock(uv_loop_t* loop) : loop_(loop) {}
   Micros now() const override { return static_cast<Micros>(uv_hrtime() / 1000); }
-  int64_t wall_ms() const override;
+  int64_t wall_us() const override;
   std::unique_ptr<Timer> timer(std::function<void()> fire) override;
 
  private:
