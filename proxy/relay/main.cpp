@@ -1,5 +1,5 @@
 // veil-relay: runs one relay from its TOML config until SIGINT/SIGTERM, on a libuv loop
-// (--check: only checks the config).
+// (--check: only checks the config). SIGTERM drains; see docs/relay.md.
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +14,7 @@
 
 #include "base/check.h"
 #include "proxy/relay/core/relay.h"
+#include "proxy/relay/store/rocks_journal.h"
 #include "proxy/relay/uv/uv_clock.h"
 #include "proxy/relay/uv/uv_executor.h"
 #include "proxy/relay/uv/uv_transport.h"
@@ -54,20 +55,60 @@ void write_metrics(const Relay& relay, const std::string& path) {
 }
 
 struct Daemon {
+  Clock* clock;
   Relay* relay;
+  Micros drain_timeout;
   std::string metrics_file;
   Timer* metrics_timer;
+  Timer* deadline;  // ends a drain the journal cannot finish
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  bool drained = false;
 };
 
+void close_signals(Daemon& d) {
+  uv_close(reinterpret_cast<uv_handle_t*>(&d.sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&d.sigterm), nullptr);
+}
+
+void event(const char* name) {
+  std::printf("{\"event\":\"%s\"}\n", name);
+  std::fflush(stdout);
+}
+
+// SIGTERM or SIGINT: drain (stop taking work, let the pool leave on schedule, keep the rest in
+// the journal), then exit 0. A second signal stops at once: what the journal committed is safe,
+// as after a crash.
 void on_signal(uv_signal_t* s, int) {
   auto* d = static_cast<Daemon*>(s->data);
-  d->relay->stop();
-  d->metrics_timer->cancel();
-  write_metrics(*d->relay, d->metrics_file);
-  uv_close(reinterpret_cast<uv_handle_t*>(&d->sigint), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&d->sigterm), nullptr);
+  if (d->relay->draining()) {
+    event("stopped_at_once");
+    std::_Exit(1);
+  }
+  event("draining");
+  d->deadline->arm_at(d->clock->now() + d->drain_timeout + 10'000'000);
+  d->relay->drain(d->drain_timeout, [d] {
+    d->drained = true;
+    d->deadline->cancel();
+    d->metrics_timer->cancel();
+    write_metrics(*d->relay, d->metrics_file);
+    close_signals(*d);
+    event("drained");
+  });
+}
+
+// The journal for `config`: RocksDB in journal_dir, or none when the config says so explicitly.
+std::unique_ptr<Journal> open_journal(const RelayConfig& config, Clock& clock, Executor& executor) {
+  if (config.run_without_journal) {
+    std::fprintf(stderr,
+                 "veil-relay: WARNING: running without a journal (run_without_journal = true): a "
+                 "crash or restart loses every message accepted and not yet delivered\n");
+    return std::make_unique<NullJournal>();
+  }
+  RocksJournal::Options o;
+  o.dir = config.journal_dir;
+  o.commit_window = config.journal_commit_window;
+  return RocksJournal::open(std::move(o), clock, executor);
 }
 
 int run(const std::string& config_path) {
@@ -79,13 +120,16 @@ int run(const std::string& config_path) {
   UvExecutor executor(loop);
   UvTransport transport(loop);
   NullSecurity security(config.name);
-  NullJournal journal;
   FastRng rng;  // seeded from the system CSPRNG; the loop thread is its only user
   const std::string metrics_file = config.metrics_file;
   const Micros metrics_period = std::max<Micros>(config.metrics_interval, 10'000);
+  const Micros drain_timeout = config.drain_timeout;
+  const std::string journal_dir = config.run_without_journal ? "" : config.journal_dir;
+  int status = 0;
   {
+    std::unique_ptr<Journal> journal = open_journal(config, clock, executor);
     Relay relay(std::move(config), std::move(key),
-                RelayEnv{clock, executor, transport, security, journal, rng});
+                RelayEnv{clock, executor, transport, security, *journal, rng});
     relay.start();
     std::unique_ptr<Timer> metrics_timer;
     metrics_timer = clock.timer([&] {
@@ -93,21 +137,33 @@ int run(const std::string& config_path) {
       metrics_timer->arm_at(clock.now() + metrics_period);
     });
     if (!metrics_file.empty()) metrics_timer->arm_at(clock.now() + metrics_period);
-    Daemon d{&relay, metrics_file, metrics_timer.get(), {}, {}};
+    // A drain whose last commit cannot be written (the journal keeps failing) ends 10 s after its
+    // timeout: what was committed is safe, as after a crash.
+    std::unique_ptr<Timer> deadline = clock.timer([] {
+      event("drain_deadline_journal_failing");
+      std::_Exit(1);
+    });
+    Daemon d{&clock, &relay, drain_timeout, metrics_file, metrics_timer.get(), deadline.get(), {}, {}};
     VEIL_CHECK(uv_signal_init(loop, &d.sigint) == 0, "uv_signal_init");
     VEIL_CHECK(uv_signal_init(loop, &d.sigterm) == 0, "uv_signal_init");
     d.sigint.data = &d;
     d.sigterm.data = &d;
     VEIL_CHECK(uv_signal_start(&d.sigint, on_signal, SIGINT) == 0, "uv_signal_start");
     VEIL_CHECK(uv_signal_start(&d.sigterm, on_signal, SIGTERM) == 0, "uv_signal_start");
-    std::printf("{\"event\":\"ready\",\"peer_port\":%u,\"submit_port\":%u}\n", relay.peer_port(),
-                relay.submit_port());
+    const Metrics& m = relay.metrics();
+    std::printf(
+        "{\"event\":\"ready\",\"peer_port\":%u,\"submit_port\":%u,\"journal\":%s,"
+        "\"packets_recovered\":%llu,\"deliveries_recovered\":%llu}\n",
+        relay.peer_port(), relay.submit_port(), journal_dir.empty() ? "null" : "\"rocksdb\"",
+        static_cast<unsigned long long>(m.get(Counter::packets_recovered)),
+        static_cast<unsigned long long>(m.get(Counter::deliveries_recovered)));
     std::fflush(stdout);
     uv_run(loop, UV_RUN_DEFAULT);
+    status = d.drained ? 0 : 1;
   }
-  uv_run(loop, UV_RUN_DEFAULT);  // the close callbacks of the relay's timers
+  uv_run(loop, UV_RUN_DEFAULT);  // the close callbacks of the relay's and the journal's timers
   VEIL_CHECK(uv_loop_close(loop) == 0, "every handle is closed when the loop ran dry");
-  return 0;
+  return status;
 }
 
 }  // namespace

@@ -6,15 +6,17 @@
 // Path of one message (the files of proxy/relay/core/, in reading order):
 //   1 submit.cpp     parse, validate and strip (submission.cpp: the bundle rebuilt from named
 //                    fields), choose the path, pad + wrap on a worker; answer after journal commit
-//   2 mix_stage.cpp  pool the packet; release it when the mix strategy (mix.h) says
+//   2 mix_stage.cpp  pool the packet; release it when the mix strategy (mix.h) says, once the
+//                    journal commit that holds it finished
 //   3 link_out.cpp   sequence-numbered packet frames to the next hop; cumulative acks; in-order
 //                    resend after a reconnect
 //   4 link_in.cpp    the next hop: batches of frames → unwrap on workers → replay filter →
 //                    forward (back to 2) | deliver (to 5) | cover; ack after journal commit
 //   5 deliver.cpp    open the bundle (bundle.cpp: access check, SSv2 fan-out), deliver link to the
 //                    messenger server with acknowledgements and retries
-// Beside them: cover_traffic.cpp (drop and loop covers, the n-1 alarm); relay.cpp (construction,
-// journal recovery, start, stop: lifecycle only). Roles: a provider relay has the submit and deliver stages
+// Beside them: cover_traffic.cpp (drop and loop covers, the n-1 alarm); durability.cpp (journal
+// commits and what waits for them); relay.cpp (construction, journal recovery, start, drain,
+// stop: lifecycle only). Roles: a provider relay has the submit and deliver stages
 // (ProviderSide in relay_state.h); a mix has only stages 2–4.
 #pragma once
 
