@@ -7,6 +7,8 @@ pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.44)
 # toml++ (the relay config): Debian ships it compiled (libtomlplusplus.so); its pkg-config flags
 # select that build (TOML_HEADER_ONLY=0, TOML_SHARED_LIB=1).
 pkg_check_modules(TOMLPLUSPLUS REQUIRED IMPORTED_TARGET tomlplusplus>=3.3)
+# RocksDB (the relay's journal, proxy/relay/store/): Debian 12 ships 7.8.
+pkg_check_modules(ROCKSDB REQUIRED IMPORTED_TARGET rocksdb>=7.8)
 find_package(Protobuf REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Dependencies point down: base/ <- crypto/ <- proxy/relay/core/ <- the libuv back-end and tools.
+# Dependencies point down: base/ <- crypto/ <- proxy/relay/core/ <- the journal store, the libuv
+# back-end and tools; only the daemon, the simulation, tests and benchmarks use the journal store.
 #
 #   scripts/check_includes.sh [ROOT]     check the tree at ROOT (default: the current directory)
 #   scripts/check_includes.sh --self-test  prove on a scratch tree that every rule can fail
@@ -14,15 +15,16 @@
 #          system and library headers and are allowed unless "never" names them.
 #   never: globs no include may match, whether quoted or bracketed.
 RULES='
-# folder              | may                                         | never
-base/                 | base/                                       | crypto/ proxy/ uv.h uv/* *.pb.h
-crypto/               | base/ crypto/ sealed_sender.pb.h            | proxy/ uv.h uv/* relay.pb.h
-proxy/relay/core/     | base/ crypto/ proxy/relay/core/ relay.pb.h  | uv.h uv/* proxy/relay/uv/ proxy/sim/
-proxy/relay/uv/       | *                                           | tests/ bench/
-proxy/relay/main.cpp  | *                                           | tests/ bench/
-proxy/sim/            | *                                           | tests/ bench/
-proxy/                | *                                           | uv.h uv/* tests/ bench/
-.                     | *                                           | uv.h uv/*
+# folder             | may                                                | never
+base/                | base/                                              | crypto/ proxy/ uv.h uv/* *.pb.h
+crypto/              | base/ crypto/ sealed_sender.pb.h                   | proxy/ uv.h uv/* relay.pb.h
+proxy/relay/core/    | base/ crypto/ proxy/relay/core/ relay.pb.h         | uv.h uv/* proxy/relay/uv/ proxy/sim/
+proxy/relay/store/   | base/ crypto/ proxy/relay/core/ proxy/relay/store/ | uv.h uv/*
+proxy/relay/uv/      | *                                                  | tests/ bench/ proxy/relay/store/
+proxy/relay/main.cpp | *                                                  | tests/ bench/
+proxy/sim/           | *                                                  | tests/ bench/
+proxy/               | *                                                  | uv.h uv/* tests/ bench/ proxy/relay/store/
+.                    | *                                                  | uv.h uv/*
 '
 set -uo pipefail
 set -f  # the rule globs (uv/*, *.pb.h) are patterns, never file names
@@ -33,16 +35,17 @@ self_test() {
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-includes.XXXXXX") || exit 2
   trap 'rm -rf "$tmp"' EXIT
   # A tiny tree in which every include is allowed, including each rule's edge cases.
-  mkdir -p "$tmp"/{base,crypto,proxy/relay/core,proxy/relay/uv,proxy/sim,proxy/cli,tests/unit,bench}
+  mkdir -p "$tmp"/{base,crypto,proxy/relay/core,proxy/relay/store,proxy/relay/uv,proxy/sim,proxy/cli,tests/unit,bench}
   printf '#include <vector>\n#include <sodium.h>\n#include "base/bytes.h"\n' >"$tmp/base/bytes.h"
   printf '#include "base/bytes.h"\n#include "crypto/keys.h"\n#include "sealed_sender.pb.h"\n' >"$tmp/crypto/keys.cpp"
   printf '#include "crypto/keys.h"\n#include "relay.pb.h"\n#include "proxy/relay/core/mix.h"\n' >"$tmp/proxy/relay/core/mix.cpp"
+  printf '#include <rocksdb/db.h>\n#include "crypto/keys.h"\n#include "proxy/relay/core/journal.h"\n#include "proxy/relay/store/journal.h"\n' >"$tmp/proxy/relay/store/journal.cpp"
   printf '#include <uv.h>\n#include "proxy/relay/core/mix.h"\n' >"$tmp/proxy/relay/uv/loop.cpp"
-  printf '#include <uv.h>\n#include "proxy/relay/uv/loop.h"\n' >"$tmp/proxy/relay/main.cpp"
-  printf '#include <uv.h>\n#include "proxy/relay/core/framing.h"\n' >"$tmp/proxy/sim/socket.cpp"
+  printf '#include <uv.h>\n#include "proxy/relay/uv/loop.h"\n#include "proxy/relay/store/journal.h"\n' >"$tmp/proxy/relay/main.cpp"
+  printf '#include <uv.h>\n#include "proxy/relay/core/framing.h"\n#include "proxy/relay/store/journal.h"\n' >"$tmp/proxy/sim/socket.cpp"
   printf '#include "proxy/sim/socket.h"\n#include "relay.pb.h"\n' >"$tmp/proxy/cli/main.cpp"
-  printf '#include "harness.h"\n#include "proxy/relay/core/mix.h"\n' >"$tmp/tests/unit/mix_test.cpp"
-  printf '#include "proxy/sim/socket.h"\n' >"$tmp/bench/main.cpp"
+  printf '#include "harness.h"\n#include "proxy/relay/core/mix.h"\n#include "proxy/relay/store/journal.h"\n' >"$tmp/tests/unit/mix_test.cpp"
+  printf '#include "proxy/sim/socket.h"\n#include "proxy/relay/store/journal.h"\n' >"$tmp/bench/main.cpp"
   if ! out=$(bash "$script" "$tmp"); then
     echo "self-test: the clean scratch tree was rejected:"; echo "$out"; return 1
   fi
@@ -63,6 +66,15 @@ self_test() {
     'proxy/relay/core/x.cpp|#include "proxy/sim/socket.h"'
     'proxy/relay/core/x.cpp|#include "sealed_sender.pb.h"'
     'proxy/relay/core/x.cpp|#include "bench/timing.h"'
+    'proxy/relay/core/x.cpp|#include "proxy/relay/store/journal.h"'
+    'proxy/relay/store/x.cpp|#include <uv.h>'
+    'proxy/relay/store/x.cpp|#include "proxy/relay/uv/loop.h"'
+    'proxy/relay/store/x.cpp|#include "proxy/sim/socket.h"'
+    'proxy/relay/store/x.cpp|#include "relay.pb.h"'
+    'proxy/relay/store/x.cpp|#include "tests/unit/test_support.h"'
+    'proxy/relay/uv/x.cpp|#include "proxy/relay/store/journal.h"'
+    'proxy/cli/x.cpp|#include "proxy/relay/store/journal.h"'
+    'crypto/x.cpp|#include "proxy/relay/store/journal.h"'
     'proxy/relay/x.h|#include <uv.h>'
     'proxy/cli/x.cpp|#include <uv.h>'
     'proxy/cli/x.cpp|#include "tests/unit/test_support.h"'

@@ -44,7 +44,7 @@ struct RecoveredPacket {
   Bytes packet;
 };
 
-// What the journal has done, for metrics. Monotonic counters except `failing` and `pending`.
+// What the journal has done, for metrics. Monotonic counters except `failing`.
 struct JournalStats {
   uint64_t syncs = 0;          // group commits made durable
   uint64_t bytes_written = 0;  // bytes handed to the store by those commits
