@@ -120,6 +120,30 @@ BOOST_AUTO_TEST_CASE(a_timed_mix_keeps_its_tick_schedule_across_a_restart) {
   BOOST_TEST((send_times(wire) == std::multiset<Micros>(tick.begin(), tick.end())));
 }
 
+// The k-th arrival triggers a threshold flush before its own commit finished: the whole flush
+// waits for that commit, else the newest packet would always leave last (linkable).
+BOOST_AUTO_TEST_CASE(a_flush_waits_whole_for_its_newest_packets_commit) {
+  TestJournal journal;
+  sim::InProcessWorld w;
+  declare_world(w, false, [](relay::RelayConfig& c) {
+    c.mix.strategy = Strategy::threshold;
+    c.mix.threshold = 4;
+  }, {}, {}, 4, &journal);
+  Wire wire;
+  wire.watch(w);
+  w.start();
+  for (uint64_t n = 1; n <= 3; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
+  w.settle();
+  journal.hold(true);
+  w.submitter(kAlpha).send(message_to_beta(w, 4));
+  w.settle();
+  BOOST_TEST(w.relay(kAlpha).metrics().pool_now == 0u);  // flushed...
+  BOOST_TEST(wire.packets().empty());                     // ...and all four held
+  journal.release();
+  w.settle();
+  BOOST_TEST(wire.packets().size() == 4u);  // together, in the flush's random order
+}
+
 BOOST_AUTO_TEST_CASE(delivery_ids_are_never_reused_across_restarts) {
   TestJournal journal;
   sim::InProcessWorld w;

@@ -1,6 +1,8 @@
 // Stage 2 of relay.h's path: the mix pool. Every packet that leaves this relay (submitted,
 // forwarded or cover) waits here until the strategy (mix.h) releases it, then goes to link out,
 // once the journal commit that holds it has finished.
+#include <algorithm>
+
 #include "proxy/relay/core/relay_state.h"
 
 namespace veil::relay {
@@ -36,11 +38,20 @@ void RelayState::arm_mix_timer() {
   mix_timer_->arm_at(deadline);
 }
 
+// One release (a flush, a round or the packets due now) leaves together, in the strategy's
+// order: if one of its packets is not durable yet, all of them wait for that commit. (Holding back
+// only that one would send it last, every time: the newest arrival would be linkable.)
 void RelayState::on_mix_timer() {
   const Micros now = env_.clock.now();
   const std::size_t before = mix_->size();
   std::vector<uint64_t> out = mix_->release(now);
   if (!out.empty()) metrics_.pool_size.observe(static_cast<double>(before));
+  uint64_t durable_at = 0;
+  for (uint64_t id : out) {
+    auto it = pool_.find(id);
+    if (it != pool_.end()) durable_at = std::max(durable_at, it->second.durable_at);
+  }
+  const bool hold = durable_at > commits_durable_;
   for (uint64_t id : out) {
     auto it = pool_.find(id);
     if (it == pool_.end()) continue;
@@ -48,8 +59,8 @@ void RelayState::on_mix_timer() {
     pool_.erase(it);
     metrics_.relay_latency_us.observe(static_cast<double>(now - item.arrived));
     const uint64_t journal_item = item.journaled ? id : 0;
-    if (item.durable_at > commits_durable_) {  // still counted in in_pool until sent
-      held_.push_back(HeldPacket{item.next, std::move(item.packet), journal_item, item.durable_at});
+    if (hold) {  // still counted in in_pool until sent
+      held_.push_back(HeldPacket{item.next, std::move(item.packet), journal_item, durable_at});
     } else {
       --item.next->in_pool;
       send_to_peer(*item.next, std::move(item.packet), journal_item);
