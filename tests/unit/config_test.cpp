@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(full_config_sets_every_field) {
       "crypto_workers = 4\n"
       "max_replay_entries = 5000\n"
       "deliver_retry_ms = 250\n"
-      "journal_dir = \"/var/lib/veil/journal\"\n"
+      "journal_dir = \"" + (s.dir / "journal").string() + "\"\n"
       "journal_commit_window_ms = 2\n"
       "drain_timeout_ms = 5000\n"
       "metrics_file = \"/var/lib/veil/metrics.json\"\n"
@@ -213,7 +213,7 @@ BOOST_AUTO_TEST_CASE(full_config_sets_every_field) {
   BOOST_TEST(c.crypto_workers == 4u);
   BOOST_TEST(c.max_replay_entries == 5000u);
   BOOST_TEST(c.deliver_retry == 250'000);
-  BOOST_TEST(c.journal_dir == "/var/lib/veil/journal");
+  BOOST_TEST(c.journal_dir == (s.dir / "journal").string());
   BOOST_TEST(!c.run_without_journal);
   BOOST_TEST(c.journal_commit_window == 2'000);
   BOOST_TEST(c.drain_timeout == 5'000'000);
@@ -304,6 +304,17 @@ BOOST_AUTO_TEST_CASE(durability_is_never_off_by_omission) {
   const RelayConfig d = valid(s.mix_config("journal_commit_window_ms = 0.5\ndrain_timeout_ms = 100"));
   BOOST_TEST(d.journal_commit_window == 500);
   BOOST_TEST(d.drain_timeout == 100'000);
+  // What the journal would refuse at start, --check says already.
+  const std::string open_dir = (s.dir / "shared").string();
+  fs::create_directory(open_dir);
+  fs::permissions(open_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  BOOST_TEST(only_problem(replaced(s.mix_config(), (s.dir / "journal").string(), open_dir)) ==
+             "journal_dir: " + open_dir + " must be accessible by its owner only (chmod 700)");
+  const std::string orphan = (s.dir / "no" / "journal").string();
+  BOOST_TEST(only_problem(replaced(s.mix_config(), (s.dir / "journal").string(), orphan)) ==
+             "journal_dir: " + orphan + ": cannot be created: its parent directory does not exist");
+  BOOST_TEST(only_problem(replaced(s.mix_config(), (s.dir / "journal").string(), s.key_file)) ==
+             "journal_dir: " + s.key_file + " is not a directory");
   BOOST_TEST(only_problem(s.mix_config("journal_commit_window_ms = 2000")).rfind(
                  "journal_commit_window_ms: 2000 is out of range", 0) == 0u);
 }
@@ -656,6 +667,8 @@ BOOST_AUTO_TEST_CASE(example_config_is_valid_and_shows_every_key) {
   BOOST_TEST_REQUIRE(at != std::string::npos);
   const auto end = text.find('\n', at + 1);
   text.replace(at + 1, end - at - 1, "epoch_key_file = \"" + s.key_file + "\"");
+  text = replaced(text, "journal_dir = \"/var/lib/veil/journal\"",
+                  "journal_dir = \"" + (s.dir / "journal").string() + "\"");
   const RelayConfig c = valid(text);
   BOOST_TEST(c.name == "relay-alpha");
   BOOST_TEST(c.provider == "alpha.example");

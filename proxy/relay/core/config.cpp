@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -95,6 +96,24 @@ std::optional<std::string> key_file_problem(const std::string& path) {
   }
   ::close(fd);
   return why;
+}
+
+// Why `dir` cannot serve as the journal directory, if it cannot: the checks the journal makes at
+// open that need no database (it creates a missing directory, owner-only, in an existing parent).
+std::optional<std::string> journal_dir_problem(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return dir + ": " + std::strerror(errno);
+    const std::string parent = std::filesystem::path(dir).parent_path().string();
+    struct stat pst {};
+    if (!parent.empty() && (::stat(parent.c_str(), &pst) != 0 || !S_ISDIR(pst.st_mode))) {
+      return dir + ": cannot be created: its parent directory does not exist";
+    }
+    return std::nullopt;
+  }
+  if (!S_ISDIR(st.st_mode)) return dir + " is not a directory";
+  if ((st.st_mode & 077) != 0) return dir + " must be accessible by its owner only (chmod 700)";
+  return std::nullopt;
 }
 
 std::string join_lines(const Problems& p) {
@@ -207,6 +226,9 @@ ConfigResult build_config(const std::string& toml_text) {
   check_journal(c, p);
   if (!c.epoch_key_file.empty()) {
     if (auto why = key_file_problem(c.epoch_key_file)) p.push_back("epoch_key_file: " + *why);
+  }
+  if (!c.journal_dir.empty()) {
+    if (auto why = journal_dir_problem(c.journal_dir)) p.push_back("journal_dir: " + *why);
   }
   if (!p.empty()) return ConfigProblems{std::move(p)};
   return c;

@@ -83,9 +83,9 @@ struct ConfigProblems {
 using ConfigResult = std::variant<RelayConfig, ConfigProblems>;
 
 // Parses TOML text and checks every key against the field table: syntax, unknown keys, types,
-// ranges, required keys, endpoints, keys and recipients, mix parameters (validate_mix), and that
-// epoch_key_file can be read and holds a 32-byte private key (relative paths: from the working
-// directory). All problems are collected; none stops the others from being reported, except a
+// ranges, required keys, endpoints, keys and recipients, mix parameters (validate_mix), that
+// epoch_key_file can be read and holds a 32-byte private key, and that journal_dir is an
+// owner-only directory or can be created (relative paths: from the working directory). All problems are collected; none stops the others from being reported, except a
 // TOML syntax error (reported alone, with line and column).
 ConfigResult build_config(const std::string& toml_text);
 
