@@ -373,10 +373,18 @@ void Deployment::await_links() {
   if (!links_up()) throw std::runtime_error("peer links flapped after start");
 }
 
-void Deployment::stop(const std::string& name, bool expect_clean) {
+int Deployment::stop(const std::string& name, bool expect_clean) {
   relay(name);
   const int status = halt(name);
   if (expect_clean && status != 0) fault("relay " + name + " " + exit_description(status));
+  return status;
+}
+
+int Deployment::kill(const std::string& name) {
+  RelayProcess& r = relay(name);
+  const int status = r.kill();
+  unregister_pid(r.pid());
+  return status;
 }
 
 void Deployment::stop() {

@@ -151,8 +151,12 @@ class Deployment {
   void start();
   void start(const std::string& name);
   // SIGTERM and wait; the relay's final metrics stay readable. An exit status other than 0 goes
-  // to Spec::on_fault unless `expect_clean` is false.
-  void stop(const std::string& name, bool expect_clean = true);
+  // to Spec::on_fault unless `expect_clean` is false. Returns the wait status.
+  int stop(const std::string& name, bool expect_clean = true);
+  // SIGKILL and wait: a crash, reported to nobody. Its last periodic metrics snapshot stays
+  // readable; start(name) brings it back with the same ports, keys and journal. Returns the wait
+  // status.
+  int kill(const std::string& name);
   // Stops every relay as stop(name) does, then taps and messenger stand-ins. Idempotent.
   void stop();
   // Tells Spec::on_fault about every started relay that is no longer running (crashed or exited).

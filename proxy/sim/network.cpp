@@ -83,6 +83,9 @@ RelayProcess::RelayProcess(const RelayNode& self, const std::vector<RelayNode>& 
     : name_(self.name),
       metrics_path_(dir / (self.name + ".metrics.json")),
       log_path_(dir / (self.name + ".log")) {
+  // A restarted relay must not show its predecessor's metrics until it wrote its own.
+  std::error_code ignored;
+  std::filesystem::remove(metrics_path_, ignored);
   const auto config_path = dir / (self.name + ".toml");
   {
     std::ofstream c(config_path);
@@ -123,7 +126,10 @@ void RelayProcess::wait_ready(int timeout_ms) {
       const ssize_t n = ::read(stdout_fd_, &c, 1);
       if (n <= 0) break;
       if (c == '\n') {
-        if (line.find("\"ready\"") != std::string::npos) return;
+        if (line.find("\"ready\"") != std::string::npos) {
+          ready_line_ = line;
+          return;
+        }
         line.clear();
       } else {
         line.push_back(c);
@@ -158,6 +164,28 @@ int RelayProcess::stop() {
   ::waitpid(pid_, &status, 0);
   exited_ = true;
   return status;
+}
+
+int RelayProcess::kill() {
+  if (exited_ || pid_ <= 0) return 0;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  exited_ = true;
+  return status;
+}
+
+std::string RelayProcess::output() {
+  if (stdout_fd_ < 0) return output_;
+  char buf[4096];
+  for (;;) {
+    pollfd p{stdout_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    const ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
+    if (n <= 0) break;  // EOF: the relay exited and everything it printed was read
+    output_.append(buf, static_cast<std::size_t>(n));
+  }
+  return output_;
 }
 
 }  // namespace veil::sim

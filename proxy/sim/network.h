@@ -49,12 +49,22 @@ class RelayProcess {
 
   // Waits up to `timeout_ms` for the "ready" line; throws with the relay's stderr otherwise.
   void wait_ready(int timeout_ms = 10000);
-  // The relay's latest metrics snapshot (written every 200 ms and at exit).
+  // The relay's latest metrics snapshot (written every 200 ms and at exit); empty until this
+  // process wrote its first one (a restarted relay does not show its predecessor's).
   nlohmann::json metrics() const;
   // Sends SIGTERM, waits for exit; returns the exit status.
   int stop();
+  // Sends SIGKILL (a crash: nothing is drained or flushed) and reaps the process; returns the
+  // wait status (0 if it had already exited).
+  int kill();
   pid_t pid() const { return pid_; }
   const std::string& name() const { return name_; }
+  // The "ready" line as printed (it reports packets_recovered and deliveries_recovered); empty
+  // until wait_ready() returned.
+  const std::string& ready_line() const { return ready_line_; }
+  // Everything the relay printed on stdout after its ready line so far, e.g. {"event":"drained"};
+  // complete once the process was stopped or killed.
+  std::string output();
 
  private:
   std::string name_;
@@ -63,6 +73,8 @@ class RelayProcess {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   bool exited_ = false;
+  std::string ready_line_;
+  std::string output_;
 };
 
 }  // namespace veil::sim

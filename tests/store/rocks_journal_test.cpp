@@ -190,6 +190,21 @@ BOOST_AUTO_TEST_CASE(a_fresh_journal_recovers_nothing_and_the_default_checkpoint
   BOOST_TEST(f.checkpoint.mix_next_tick == kNoWallTime);
 }
 
+// RocksDB's log goes to stderr: a LOG file on the journal's own disk would be written again after
+// a failed write, which an assert-enabled librocksdb answers with abort() when the disk is full.
+BOOST_AUTO_TEST_CASE(rocksdb_keeps_no_log_file_in_the_journal_directory) {
+  World w;
+  {
+    auto j = w.open();
+    j->record(1, hop(1), kNoWallTime, bytes(4096, 1));
+    BOOST_TEST(commit_now(*j, w.executor));
+  }
+  w.recover();
+  for (const auto& e : fs::directory_iterator(w.dir)) {
+    BOOST_TEST(e.path().filename().string().rfind("LOG", 0) != 0u, "found " << e.path());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(forgotten_entries_do_not_come_back) {
   World w;
   {

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -46,6 +48,54 @@ std::string be64(uint64_t v) {
 std::string key(char kind, uint64_t id) { return kind + be64(id); }
 rocksdb::Slice slice(ByteView b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
+// RocksDB's own log goes to the relay's stderr, not to a LOG file in the journal directory: on a
+// full disk RocksDB's file logger writes to its file again after a write to it failed (e.g. the
+// background error recovery reports the missing space), and librocksdb builds that keep their
+// assertions, such as Debian 12's 7.8, abort() there. Warnings and errors only, without the
+// option dump each open writes (a retry reopens the database every 200 ms), and at most kBurst
+// lines a minute, so that a disk that stays full does not flood the log.
+class StderrLogger final : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void LogHeader(const char*, va_list) override {}
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::size_t len = std::strlen(line);
+    while (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - window_start_ >= std::chrono::minutes(1)) {
+      if (suppressed_ > 0) {
+        std::fprintf(stderr, "veil-relay: rocksdb: %zu more line(s) suppressed\n", suppressed_);
+      }
+      window_start_ = now;
+      lines_ = 0;
+      suppressed_ = 0;
+    }
+    if (lines_ >= kBurst) {
+      ++suppressed_;
+      return;
+    }
+    ++lines_;
+    std::fprintf(stderr, "veil-relay: rocksdb: %s\n", line);
+  }
+
+ private:
+  static constexpr std::size_t kBurst = 20;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point window_start_ = std::chrono::steady_clock::now();
+  std::size_t lines_ = 0;
+  std::size_t suppressed_ = 0;
+};
+
+// One logger for every journal of the process, so that its limit holds across reopens.
+std::shared_ptr<rocksdb::Logger> rocksdb_logger() {
+  static const std::shared_ptr<rocksdb::Logger> logger = std::make_shared<StderrLogger>();
+  return logger;
+}
+
 // A journal holds small, short-lived values (4 KiB packets, deliveries, 16-byte tags) that are
 // mostly deleted within seconds, written in synced groups and read only at start.
 rocksdb::Options db_options(rocksdb::Env* env) {
@@ -55,9 +105,9 @@ rocksdb::Options db_options(rocksdb::Env* env) {
   // Packets and deliveries are ciphertext: compression costs CPU and saves nothing.
   o.compression = rocksdb::kNoCompression;
   o.bottommost_compression = rocksdb::kNoCompression;
-  // RocksDB's own LOG: warnings and errors only, no periodic statistics, two old files at most.
+  // RocksDB's own log: warnings and errors only, on stderr (StderrLogger), no periodic statistics.
+  o.info_log = rocksdb_logger();
   o.info_log_level = rocksdb::WARN_LEVEL;
-  o.keep_log_file_num = 2;
   o.stats_dump_period_sec = 0;
   o.stats_persist_period_sec = 0;
   // Left at their defaults on purpose: point-in-time WAL recovery stops at the torn tail a failed
