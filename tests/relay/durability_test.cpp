@@ -16,6 +16,27 @@ using Strategy = relay::MixConfig::Strategy;
 // The monotonic time of a journaled wall time, on this world's manual clock.
 Micros mono(sim::InProcessWorld& w, relay::WallMicros t) { return t - (w.clock.wall_us() - w.clock.now()); }
 
+Tune poisson(Micros mean) {
+  return [mean](relay::RelayConfig& c) {
+    c.mix.strategy = Strategy::poisson;
+    c.mix.mean_delay = mean;
+  };
+}
+
+// `n` messages from relay-alpha's submitter in one batch, all accepted and journaled: their
+// release times on the manual clock, in journal item order.
+std::vector<Micros> fill_pool(JournaledAlpha& f, uint64_t n) {
+  std::vector<relay::Submission> batch;
+  for (uint64_t i = 1; i <= n; ++i) batch.push_back(message_to_beta(f.w, i));
+  f.w.submitter(kAlpha).send_all(batch);
+  f.w.settle();
+  BOOST_REQUIRE(f.w.submitter(kAlpha).accepted() == n);
+  BOOST_REQUIRE(f.journal.packets.size() == n);
+  std::vector<Micros> due;
+  for (const auto& [item, p] : f.journal.packets) due.push_back(mono(f.w, p.release_at));
+  return due;
+}
+
 std::multiset<Micros> send_times(const Wire& wire) {
   std::multiset<Micros> out;
   for (const auto& p : wire.packets()) out.insert(p.at);
@@ -27,12 +48,8 @@ std::multiset<Micros> send_times(const Wire& wire) {
 BOOST_AUTO_TEST_SUITE(durability)
 
 BOOST_AUTO_TEST_CASE(a_crash_before_the_commit_loses_only_what_was_never_answered) {
-  TestJournal journal;
-  sim::InProcessWorld w;
-  declare_world(w, false, {}, {}, {}, 4, &journal);
-  Wire wire;
-  wire.watch(w);
-  w.start();
+  JournaledAlpha f;
+  auto& [journal, w, wire] = f;
   journal.hold(true);
   for (uint64_t n = 1; n <= 3; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
   w.settle();
@@ -48,23 +65,9 @@ BOOST_AUTO_TEST_CASE(a_crash_before_the_commit_loses_only_what_was_never_answere
 }
 
 BOOST_AUTO_TEST_CASE(a_poisson_pool_keeps_each_release_time_across_a_restart) {
-  TestJournal journal;
-  sim::InProcessWorld w;
-  declare_world(w, false, [](relay::RelayConfig& c) {
-    c.mix.strategy = Strategy::poisson;
-    c.mix.mean_delay = 4'000'000;
-  }, {}, {}, 4, &journal);
-  Wire wire;
-  wire.watch(w);
-  w.start();
-  std::vector<relay::Submission> batch;
-  for (uint64_t n = 1; n <= 12; ++n) batch.push_back(message_to_beta(w, n));
-  w.submitter(kAlpha).send_all(batch);
-  w.settle();
-  BOOST_REQUIRE(w.submitter(kAlpha).accepted() == 12u);
-  BOOST_REQUIRE(journal.packets.size() == 12u);
-  std::vector<Micros> due;
-  for (const auto& [item, p] : journal.packets) due.push_back(mono(w, p.release_at));
+  JournaledAlpha f(poisson(4'000'000));
+  auto& [journal, w, wire] = f;
+  const std::vector<Micros> due = fill_pool(f, 12);
   const Micros crash_at = w.clock.now() + 200'000;
   const Micros restart_at = crash_at + 1'500'000;
   w.advance(crash_at - w.clock.now());
@@ -90,15 +93,11 @@ BOOST_AUTO_TEST_CASE(a_poisson_pool_keeps_each_release_time_across_a_restart) {
 }
 
 BOOST_AUTO_TEST_CASE(a_timed_mix_keeps_its_tick_schedule_across_a_restart) {
-  TestJournal journal;
-  sim::InProcessWorld w;
-  declare_world(w, false, [](relay::RelayConfig& c) {
+  JournaledAlpha f([](relay::RelayConfig& c) {
     c.mix.strategy = Strategy::timed;
     c.mix.interval = 1'000'000;
-  }, {}, {}, 4, &journal);
-  Wire wire;
-  wire.watch(w);
-  w.start();
+  });
+  auto& [journal, w, wire] = f;
   const Micros t0 = w.clock.now();
   for (uint64_t n = 1; n <= 3; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
   w.settle();
@@ -123,15 +122,11 @@ BOOST_AUTO_TEST_CASE(a_timed_mix_keeps_its_tick_schedule_across_a_restart) {
 // The k-th arrival triggers a threshold flush before its own commit finished: the whole flush
 // waits for that commit, else the newest packet would always leave last (linkable).
 BOOST_AUTO_TEST_CASE(a_flush_waits_whole_for_its_newest_packets_commit) {
-  TestJournal journal;
-  sim::InProcessWorld w;
-  declare_world(w, false, [](relay::RelayConfig& c) {
+  JournaledAlpha f([](relay::RelayConfig& c) {
     c.mix.strategy = Strategy::threshold;
     c.mix.threshold = 4;
-  }, {}, {}, 4, &journal);
-  Wire wire;
-  wire.watch(w);
-  w.start();
+  });
+  auto& [journal, w, wire] = f;
   for (uint64_t n = 1; n <= 3; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
   w.settle();
   journal.hold(true);
@@ -255,22 +250,9 @@ BOOST_AUTO_TEST_CASE(while_the_journal_fails_peer_links_are_not_read_and_then_re
 }
 
 BOOST_AUTO_TEST_CASE(a_drain_releases_on_schedule_refuses_new_work_and_keeps_the_rest) {
-  TestJournal journal;
-  sim::InProcessWorld w;
-  declare_world(w, false, [](relay::RelayConfig& c) {
-    c.mix.strategy = Strategy::poisson;
-    c.mix.mean_delay = 2'000'000;
-  }, {}, {}, 4, &journal);
-  Wire wire;
-  wire.watch(w);
-  w.start();
-  std::vector<relay::Submission> batch;
-  for (uint64_t n = 1; n <= 10; ++n) batch.push_back(message_to_beta(w, n));
-  w.submitter(kAlpha).send_all(batch);
-  w.settle();
-  BOOST_REQUIRE(w.submitter(kAlpha).accepted() == 10u);
-  std::vector<Micros> due;
-  for (const auto& [item, p] : journal.packets) due.push_back(mono(w, p.release_at));
+  JournaledAlpha f(poisson(2'000'000));
+  auto& [journal, w, wire] = f;
+  std::vector<Micros> due = fill_pool(f, 10);
   std::sort(due.begin(), due.end());
   const Micros drain_at = w.clock.now();
   const Micros timeout = due[5] - drain_at + 1;  // the first six leave before the timeout

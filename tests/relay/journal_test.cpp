@@ -28,12 +28,8 @@ BOOST_AUTO_TEST_CASE(accepted_answers_wait_for_the_commit) {
 }
 
 BOOST_AUTO_TEST_CASE(a_packet_goes_on_the_link_only_once_durable_with_its_next_hop_recorded) {
-  TestJournal journal;
-  sim::InProcessWorld w;
-  declare_world(w, false, {}, {}, {}, 4, &journal);
-  Wire wire;
-  wire.watch(w);
-  w.start();
+  JournaledAlpha f;
+  auto& [journal, w, wire] = f;
   journal.hold(true);
   for (uint64_t n = 1; n <= 3; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
   w.settle();

@@ -34,12 +34,8 @@ BOOST_AUTO_TEST_CASE(a_link_starts_with_the_hello_then_numbers_packets_from_one)
 }
 
 BOOST_AUTO_TEST_CASE(after_a_link_drop_unacknowledged_packets_are_resent_in_order_and_forgotten_once) {
-  TestJournal journal;
-  sim::InProcessWorld w;
-  declare_world(w, false, {}, {}, {}, 4, &journal);
-  Wire wire;
-  wire.watch(w);
-  w.start();
+  JournaledAlpha f;
+  auto& [journal, w, wire] = f;
   for (uint64_t n = 1; n <= 5; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
   // alpha reads and prepares the five; beta reads them but its unwrap job is held: no ack yet.
   w.settle_network();

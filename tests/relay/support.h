@@ -106,6 +106,19 @@ struct Wire {
   std::vector<SeenFrame> packets() const;  // packet frames only, with their write times
 };
 
+// relay-alpha (its journal `journal`, its config edited by `alpha`) and relay-beta, no mix, with
+// a Wire on the link into relay-beta; started.
+struct JournaledAlpha {
+  TestJournal journal;
+  sim::InProcessWorld w;
+  Wire wire;
+  explicit JournaledAlpha(const Tune& alpha = {}) {
+    declare_world(w, false, alpha, {}, {}, 4, &journal);
+    wire.watch(w);
+    w.start();
+  }
+};
+
 // An attacker on the unauthenticated link into relay-beta: claims a name (none if empty) and
 // sends frames it saw.
 struct Attacker {
