@@ -31,6 +31,7 @@ class Load {
   std::size_t first() const { return first_; }
   std::size_t sent() const;             // messages first..first+sent-1 were written (or tried)
   std::set<uint64_t> accepted() const;  // request ids answered ACCEPTED
+  std::size_t accepted_count() const;
   std::map<std::string, std::size_t> rejected_by_reason() const;
   std::size_t unanswered() const;       // sent, never answered (their connection died)
   std::size_t connections() const;      // submit connections opened
