@@ -123,7 +123,10 @@ void RelayProcess::wait_ready(int timeout_ms) {
       const ssize_t n = ::read(stdout_fd_, &c, 1);
       if (n <= 0) break;
       if (c == '\n') {
-        if (line.find("\"ready\"") != std::string::npos) return;
+        if (line.find("\"ready\"") != std::string::npos) {
+          ready_line_ = line;
+          return;
+        }
         line.clear();
       } else {
         line.push_back(c);

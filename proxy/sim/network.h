@@ -49,6 +49,8 @@ class RelayProcess {
 
   // Waits up to `timeout_ms` for the "ready" line; throws with the relay's stderr otherwise.
   void wait_ready(int timeout_ms = 10000);
+  // The ready line wait_ready() saw (JSON: ports, journal, packets_recovered, ...); empty before.
+  const std::string& ready_line() const { return ready_line_; }
   // The relay's latest metrics snapshot (written every 200 ms and at exit).
   nlohmann::json metrics() const;
   // Sends SIGTERM, waits for exit; returns the exit status.
@@ -60,6 +62,7 @@ class RelayProcess {
   std::string name_;
   std::filesystem::path metrics_path_;
   std::filesystem::path log_path_;
+  std::string ready_line_;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   bool exited_ = false;
