@@ -1,4 +1,4 @@
-// Entry point of veil-bench: `veil-bench crypto|relay|privacy ...` (each prints its options).
+// Entry point of veil-bench: `veil-bench crypto|relay|journal|privacy ...` (each prints its options).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -6,6 +6,7 @@
 
 #include "bench/crypto_bench.h"
 #include "bench/privacy/privacy_bench.h"
+#include "bench/relay/journal_bench.h"
 #include "bench/relay/throughput.h"
 
 int main(int argc, char** argv) {
@@ -13,6 +14,11 @@ int main(int argc, char** argv) {
     veil::bench::PrivacyOptions p;
     if (!veil::bench::parse_privacy_options(argc, argv, 2, p)) return 2;
     return veil::bench::run_privacy_bench(p);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "journal") == 0) {
+    veil::bench::JournalBenchOptions j;
+    if (!veil::bench::parse_journal_options(argc, argv, 2, j)) return 2;
+    return veil::bench::run_journal_bench(j);
   }
   if (argc >= 2 && std::strcmp(argv[1], "relay") == 0) {
     veil::bench::ThroughputOptions t;
@@ -37,6 +43,7 @@ int main(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "crypto") != 0) {
     std::fprintf(stderr, "usage: veil-bench crypto [--quick] [--content-bytes N] [--only OP_PREFIX]\n"
                          "       veil-bench relay --help\n"
+                         "       veil-bench journal --help\n"
                          "       veil-bench privacy --help\n");
     return 2;
   }

@@ -1,75 +1,25 @@
 // Throughput, latency and memory runs against real veil-relay processes (see throughput.h).
 #include "bench/relay/throughput.h"
 
-#include <sched.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
-#include <cmath>
+#include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
-#include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "bench/relay/fake_peer.h"
+#include "bench/relay/harness.h"
 #include "crypto/keys.h"
 #include "crypto/packet_layer.h"
 #include "proxy/relay/core/config.h"
 #include "proxy/relay/core/framing.h"
-#include "proxy/sim/accounts.h"
-#include "proxy/sim/messenger.h"
 #include "proxy/sim/network.h"
-#include "proxy/sim/temp_dir.h"
-#include "relay.pb.h"
 
 namespace veil::bench {
 namespace {
-
-constexpr std::size_t kPacketSize = 4096;
-
-// Restricts the calling thread (and the threads and processes it starts later) to `cores` CPUs
-// from `first_core` on.
-void pin_self(int first_core, int cores) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  const int n = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
-  for (int i = 0; i < cores; ++i) CPU_SET((first_core + i) % n, &set);
-  ::sched_setaffinity(0, sizeof set, &set);
-}
-
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
-// CPU seconds (user + system) the process has used so far.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-  }
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5))];
-}
 
 // X25519 operations per second with one thread on each of `cores` CPUs from `first_core` on, all
 // running at once for `seconds` (the speed of these virtual CPUs drifts, so the bound is measured
@@ -101,151 +51,8 @@ double x25519_rate(int first_core, int cores, double seconds) {
   return sum;
 }
 
-struct Setup {
-  sim::TempDir scratch;  // declared first: removed after the relay process is gone
-  SystemRng rng;
-  std::vector<sim::RelayNode> nodes;
-  sim::RelayNode sink_node;
-  std::unique_ptr<PacketSink> sink;
-  std::unique_ptr<sim::RelayProcess> relay;
-
-  Setup(const std::string& name, bool provider, const nlohmann::json& settings)
-      : scratch("bench-" + name) {
-    sink = std::make_unique<PacketSink>(kPacketSize);
-    sink_node = sim::make_node("sink", "sink.example", rng);
-    sink_node.peer_port = sink->port();
-    sink_node.dial_port = sink->port();
-    nodes.push_back(sim::make_node(name, provider ? "bench.example" : "", rng));
-    nodes[0].settings = settings;
-    nodes.push_back(sink_node);
-  }
-  void start(int cores) {
-    // The relay inherits the affinity at spawn, so all its threads get core 1 (and 0 when
-    // cores == 2); this process stays on core 0.
-    pin_self(1, cores);
-    relay = std::make_unique<sim::RelayProcess>(nodes[0], nodes, scratch.path());
-    pin_self(0, 1);
-    relay->wait_ready();
-    for (int i = 0; i < 200 && sink->packets() == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if (i > 30) break;
-    }
-  }
-  ~Setup() {
-    relay.reset();
-    sink.reset();
-  }
-};
-
-nlohmann::json base_settings() {
-  return {{"mix", {{"strategy", "none"}}},
-          {"cover", {{"drop_rate", 0}, {"loop_rate", 0}}},
-          {"mix_hops", 0},
-          {"packet_size", kPacketSize},
-          {"per_peer_queue", 1000000},
-          {"metrics_interval_ms", 1000}};
-}
-
-// Pre-built submit frames with real SSv1 envelopes.
-std::vector<Bytes> submission_frames(std::size_t count, Rng& rng) {
-  sim::Provider from = sim::Provider::create("bench.example", 4, 4102444800000, rng);
-  sim::Provider to = sim::Provider::create("sink.example", 16, 4102444800000, rng);
-  std::vector<Bytes> frames;
-  for (std::size_t i = 0; i < count; ++i) {
-    const auto& s = from.accounts[i % from.accounts.size()];
-    const auto& r = to.accounts[i % to.accounts.size()];
-    Bytes content(160 + rng.uniform(400));
-    rng.fill(content);
-    const Bytes env = sim::seal_v1_to(s, r, content, rng);
-    veil::relay::Submission sub;
-    sub.set_request_id(i);
-    sub.set_destination("sink.example");
-    auto* rc = sub.add_recipients();
-    rc->set_service_id(r.uuid);
-    rc->add_devices(1);
-    sub.set_access_key(r.access_key.data(), r.access_key.size());
-    sub.set_envelope(env.data(), env.size());
-    frames.push_back(relay::frame(as_bytes(sub.SerializeAsString())));
-  }
-  return frames;
-}
-
-struct PipelineResult {
-  uint64_t sent = 0, accepted = 0, rejected = 0;
-};
-
-// Sends frames closed-loop (at most `window` unanswered) until `stop`; counts answers.
-PipelineResult run_submitter(uint16_t port, const std::vector<Bytes>& frames, std::atomic<bool>& stop,
-                             std::size_t window, double rate_per_s,
-                             std::vector<int64_t>* send_times) {
-  sim::Socket sock = sim::Socket::connect_tcp(port);
-  std::atomic<uint64_t> answered{0}, accepted{0};
-  std::thread reader([&] {
-    std::vector<uint8_t> buf(1 << 20);
-    std::size_t have = 0;
-    for (;;) {
-      const long n = sock.recv_some(buf.data() + have, buf.size() - have);
-      if (n <= 0) return;
-      have += static_cast<std::size_t>(n);
-      std::size_t pos = 0;
-      while (have - pos >= 4) {
-        const std::size_t len = static_cast<std::size_t>(buf[pos]) << 24 | static_cast<std::size_t>(buf[pos + 1]) << 16 |
-                                static_cast<std::size_t>(buf[pos + 2]) << 8 | buf[pos + 3];
-        if (have - pos < 4 + len) break;
-        veil::relay::SubmitAnswer a;
-        a.ParseFromArray(buf.data() + pos + 4, static_cast<int>(len));
-        if (a.status() == veil::relay::SubmitAnswer::ACCEPTED) ++accepted;
-        ++answered;
-        pos += 4 + len;
-      }
-      std::copy(buf.begin() + static_cast<std::ptrdiff_t>(pos), buf.begin() + static_cast<std::ptrdiff_t>(have), buf.begin());
-      have -= pos;
-    }
-  });
-  PipelineResult r;
-  Bytes batch;
-  std::size_t i = 0;
-  const int64_t start = steady_ns();
-  while (!stop) {
-    if (rate_per_s > 0) {
-      const auto due = start + static_cast<int64_t>(static_cast<double>(r.sent) * 1e9 / rate_per_s);
-      // Sleep rather than spin: the sink that timestamps arrivals shares this core.
-      const int64_t wait = due - steady_ns();
-      if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
-      if (send_times) send_times->push_back(steady_ns());
-      if (!sock.send_all(frames[i++ % frames.size()])) break;
-      ++r.sent;
-      continue;
-    }
-    if (r.sent - answered >= window) {
-      std::this_thread::yield();
-      continue;
-    }
-    batch.clear();
-    for (int k = 0; k < 32; ++k) append(batch, frames[i++ % frames.size()]);
-    if (!sock.send_all(batch)) break;
-    r.sent += 32;
-  }
-  const int64_t deadline = steady_ns() + 10'000'000'000;
-  while (answered < r.sent && steady_ns() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  sock.shutdown_write();
-  ::shutdown(sock.fd(), SHUT_RDWR);
-  reader.join();
-  r.accepted = accepted;
-  r.rejected = answered - accepted;
-  return r;
-}
-
-bool wait_for(const PacketSink& sink, uint64_t count, double seconds) {
-  const int64_t deadline = steady_ns() + static_cast<int64_t>(seconds * 1e9);
-  while (sink.packets() < count && steady_ns() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return sink.packets() >= count;
-}
-
 int sidecar(int cores, double seconds, const std::vector<Bytes>& frames) {
-  Setup s("relay-sidecar", true, base_settings());
+  RelaySetup s("relay-sidecar", true, base_settings());
   s.start(cores);
   std::atomic<bool> stop{false};
   PipelineResult result;
@@ -281,7 +88,7 @@ int unwrap(int cores, double seconds) {
   constexpr int kRounds = 4;
   constexpr double kRefill = 0.3;  // seconds of traffic before each window is measured
   constexpr double kBoundSeconds = 0.5;
-  Setup s("mix-unwrap", false, base_settings());
+  RelaySetup s("mix-unwrap", false, base_settings());
   // A fake upstream relay "gen" that sends onion packets to the mix.
   sim::RelayNode gen = sim::make_node("gen", "", s.rng);
   s.nodes.push_back(gen);
@@ -393,7 +200,7 @@ int unwrap(int cores, double seconds) {
 }
 
 int latency(double seconds, const std::vector<Bytes>& frames) {
-  Setup s("relay-latency", true, base_settings());
+  RelaySetup s("relay-latency", true, base_settings());
   s.start(1);
   s.sink->record(true);
   std::atomic<bool> stop{false};
@@ -422,7 +229,7 @@ int latency(double seconds, const std::vector<Bytes>& frames) {
 int memory(const std::vector<Bytes>& frames) {
   nlohmann::json settings = base_settings();
   settings["mix"] = {{"strategy", "timed"}, {"interval_ms", 600000}};  // everything stays pooled
-  Setup s("relay-memory", true, settings);
+  RelaySetup s("relay-memory", true, settings);
   s.start(2);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const long before = rss_kib(s.relay->pid());

@@ -1,5 +1,6 @@
 // RocksJournal: every entry kind across a reopen, forgetting, group commit and its window, commit
-// order, the refusals at open, failed writes retried until they succeed, and malformed entries.
+// order, reused group buffers, the refusals at open, failed writes retried until they succeed, and
+// malformed entries.
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
@@ -317,6 +318,31 @@ BOOST_AUTO_TEST_CASE(commits_made_while_a_write_is_in_flight_share_the_next_writ
   BOOST_TEST(!s.failing);
   j.reset();
   BOOST_TEST(w.recover().packets.size() == 10u);
+}
+
+// A written group's batch is reused for a later group: it must come back empty, so every group
+// writes only its own records (and a forgotten packet is not put again behind its deletion).
+BOOST_AUTO_TEST_CASE(a_reused_group_writes_only_its_own_records) {
+  World w;
+  {
+    auto j = w.open();
+    j->record(1, hop(1), kNoWallTime, bytes(4096, 1));
+    BOOST_TEST(commit_now(*j, w.executor));
+    const uint64_t one = j->stats().bytes_written;
+    for (uint64_t i = 2; i <= 5; ++i) {
+      j->record(i, hop(1), kNoWallTime, bytes(4096, static_cast<uint8_t>(i)));
+      BOOST_TEST(commit_now(*j, w.executor));
+      BOOST_TEST(j->stats().bytes_written == i * one);
+    }
+    j->forget(3);
+    BOOST_TEST(commit_now(*j, w.executor));
+    j->record(6, hop(2), kNoWallTime, bytes(4096, 6));
+    BOOST_TEST(commit_now(*j, w.executor));
+    BOOST_TEST(j->stats().syncs == 7u);
+  }
+  const Found f = w.recover();
+  BOOST_TEST((f.packet_order == std::vector<uint64_t>{1, 2, 4, 5, 6}));
+  BOOST_TEST((f.packets.at(6).packet == bytes(4096, 6)));
 }
 
 BOOST_AUTO_TEST_CASE(the_commit_window_holds_the_write_until_it_passes) {

@@ -100,6 +100,7 @@ class RocksJournal final : public Journal {
   std::unique_ptr<Group> current_;     // records and commits not yet being written
   Micros current_first_commit_ = 0;
   std::unique_ptr<Group> written_;     // being written, or failed and waiting for the retry
+  std::unique_ptr<Group> spare_;       // an empty group whose batch keeps its buffer, or null
   bool in_flight_ = false;
   std::unique_ptr<Timer> window_timer_;
   std::unique_ptr<Timer> retry_timer_;
