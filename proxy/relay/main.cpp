@@ -63,6 +63,7 @@ struct Daemon {
   Timer* deadline;  // ends a drain the journal cannot finish
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  bool signalled = false;
   bool drained = false;
 };
 
@@ -81,10 +82,11 @@ void event(const char* name) {
 // as after a crash.
 void on_signal(uv_signal_t* s, int) {
   auto* d = static_cast<Daemon*>(s->data);
-  if (d->relay->draining()) {
+  if (d->signalled) {
     event("stopped_at_once");
     std::_Exit(1);
   }
+  d->signalled = true;
   event("draining");
   d->deadline->arm_at(d->clock->now() + d->drain_timeout + 10'000'000);
   d->relay->drain(d->drain_timeout, [d] {
@@ -143,7 +145,8 @@ int run(const std::string& config_path) {
       event("drain_deadline_journal_failing");
       std::_Exit(1);
     });
-    Daemon d{&clock, &relay, drain_timeout, metrics_file, metrics_timer.get(), deadline.get(), {}, {}};
+    Daemon d{&clock, &relay, drain_timeout, metrics_file, metrics_timer.get(), deadline.get(), {}, {},
+             false, false};
     VEIL_CHECK(uv_signal_init(loop, &d.sigint) == 0, "uv_signal_init");
     VEIL_CHECK(uv_signal_init(loop, &d.sigterm) == 0, "uv_signal_init");
     d.sigint.data = &d;

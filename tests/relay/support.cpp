@@ -36,6 +36,12 @@ void TestJournal::record(uint64_t item, const crypto::RelayId& next_hop,
   });
 }
 
+void TestJournal::record_release(uint64_t item, relay::WallMicros release_at) {
+  staged_.push_back([this, item, release_at] {
+    if (auto it = packets.find(item); it != packets.end()) it->second.release_at = release_at;
+  });
+}
+
 void TestJournal::forget(uint64_t item) {
   if (item == 0) return;
   ++forgets;

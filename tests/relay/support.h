@@ -40,6 +40,7 @@ class TestJournal final : public relay::Journal {
  public:
   void record(uint64_t item, const crypto::RelayId& next_hop, relay::WallMicros release_at,
               ByteView packet) override;
+  void record_release(uint64_t item, relay::WallMicros release_at) override;
   void forget(uint64_t item) override;
   void record_delivery(uint64_t id, ByteView delivery) override;
   void forget_delivery(uint64_t id) override;

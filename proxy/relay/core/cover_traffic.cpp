@@ -35,6 +35,12 @@ void RelayState::on_cover_timer() {
   arm_cover_timer();
 }
 
+// Cover is not sent towards a first hop whose queue is half full (or unreachable for that long):
+// it would only take the place of real packets, and nothing acknowledges it.
+bool RelayState::congested(const Peer& first) const {
+  return peer_load(first) >= std::max<std::size_t>(config_.per_peer_queue / 2, 1);
+}
+
 void RelayState::send_drop_cover() {
   std::vector<Peer*> providers;
   for (auto& p : peers_) {
@@ -44,6 +50,7 @@ void RelayState::send_drop_cover() {
   Peer* last = providers[env_.rng.uniform(providers.size())];
   std::vector<Peer*> path = choose_mixes(env_.rng);
   path.push_back(last);
+  if (congested(*path.front())) return;
   Bytes filler(64);
   env_.rng.fill(filler);
   auto packet = wrap_for(path, crypto::HopCommand::drop, filler, env_.rng);
@@ -61,6 +68,7 @@ void RelayState::send_loop_cover() {
     if (others.empty()) return;
     path.push_back(others[env_.rng.uniform(others.size())]);
   }
+  if (congested(*path.front())) return;
   path.push_back(nullptr);  // this relay
   uint64_t id = 0;
   env_.rng.fill({reinterpret_cast<uint8_t*>(&id), sizeof id});

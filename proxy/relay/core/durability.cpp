@@ -1,6 +1,6 @@
-// Journal commits and what waits for them: packets the mix released and deliveries are sent only
-// once the commit that holds them finished; the checkpoint (next delivery id, mix tick) goes with
-// each commit; inbound links pause while the relay cannot take more.
+// Journal commits and what waits for them: packets enter the mix and deliveries are sent only once
+// the commit that holds them finished; the checkpoint (next delivery id, mix tick) goes with each
+// commit; inbound links pause while the relay cannot take more.
 #include "proxy/relay/core/relay_state.h"
 
 namespace veil::relay {
@@ -14,33 +14,23 @@ void RelayState::journal_commit(std::function<void()> then) {
   });
 }
 
-void RelayState::save_checkpoint() {
+bool RelayState::save_checkpoint() {
   JournalCheckpoint now;
   now.next_delivery_id = provider_ ? provider_->next_delivery : 1;
   now.mix_next_tick = to_wall(mix_->next_tick());
   if (now.next_delivery_id == checkpoint_.next_delivery_id &&
       now.mix_next_tick == checkpoint_.mix_next_tick) {
-    return;
+    return false;
   }
   checkpoint_ = now;
   env_.journal.record_checkpoint(now);
+  return true;
 }
 
 // Commits finish in order: everything recorded before commit number `commit` is durable now.
 void RelayState::on_durable(uint64_t commit) {
   commits_durable_ = commit;
-  if (!held_.empty()) {
-    std::deque<HeldPacket> still;
-    for (HeldPacket& h : held_) {
-      if (h.durable_at <= commit) {
-        --h.next->in_pool;
-        send_to_peer(*h.next, std::move(h.packet), h.journal_item);
-      } else {
-        still.push_back(std::move(h));
-      }
-    }
-    held_.swap(still);
-  }
+  mix_durable(commit);
   if (provider_) {
     ProviderSide& ps = *provider_;
     const bool up = ps.deliver_conn && !ps.deliver_conn->closed();
@@ -71,7 +61,9 @@ Micros RelayState::from_wall(WallMicros t) const {
 
 bool RelayState::inbound_blocked() const {
   if (draining_ || env_.journal.failing()) return true;
-  if (provider_ && provider_->deliveries.size() >= config_.per_peer_queue) return true;
+  if (provider_) return provider_->deliveries.size() >= config_.per_peer_queue;
+  // A mix: what it reads from its links is what fills its queues to next hops. (A provider's
+  // queues fill with submissions, which are answered busy at the bound.)
   for (const auto& p : peers_) {
     if (peer_load(*p) >= config_.per_peer_queue) return true;
   }
@@ -83,9 +75,12 @@ bool RelayState::inbound_blocked() const {
 void RelayState::maybe_resume_inbound() {
   if (stopped_ || draining_ || env_.journal.failing()) return;
   const std::size_t half = config_.per_peer_queue / 2;
-  if (provider_ && provider_->deliveries.size() > half) return;
-  for (const auto& p : peers_) {
-    if (peer_load(*p) > half) return;
+  if (provider_) {
+    if (provider_->deliveries.size() > half) return;
+  } else {
+    for (const auto& p : peers_) {
+      if (peer_load(*p) > half) return;
+    }
   }
   for (const auto& l : inbound_) {
     if (l->conn && !l->conn->closed() && !l->batches.full()) l->conn->resume();

@@ -63,10 +63,12 @@ class Journal {
   virtual ~Journal() = default;
 
   // A packet entered the relay, bound for `next_hop`, due to leave the mix at `release_at`
-  // (kNoWallTime: when the strategy's pool rule says); `item` ≠ 0 and unique among live items.
-  // `packet` is the exact byte string to put on the link.
+  // (kNoWallTime: when the strategy's pool rule says, or not known yet); `item` ≠ 0 and unique
+  // among live items. `packet` is the exact byte string to put on the link.
   virtual void record(uint64_t item, const crypto::RelayId& next_hop, WallMicros release_at,
                       ByteView packet) = 0;
+  // The release time the mix gave a recorded packet once it was durable (replaces release_at).
+  virtual void record_release(uint64_t item, WallMicros release_at) = 0;
   // The next hop acknowledged the packet (or it was dropped): it may be forgotten. 0 is ignored.
   virtual void forget(uint64_t item) = 0;
   // A delivery (a serialized relay.Delivery) waits for the messenger server's acknowledgement.
@@ -99,6 +101,7 @@ class Journal {
 class NullJournal final : public Journal {
  public:
   void record(uint64_t, const crypto::RelayId&, WallMicros, ByteView) override {}
+  void record_release(uint64_t, WallMicros) override {}
   void forget(uint64_t) override {}
   void record_delivery(uint64_t, ByteView) override {}
   void forget_delivery(uint64_t) override {}

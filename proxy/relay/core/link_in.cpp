@@ -87,7 +87,9 @@ void RelayState::on_inbound_read_done(const std::shared_ptr<InboundLink>& link) 
 
 // Per batch, in arrival order.
 void RelayState::finish_packets(InboundLink& link, PacketBatch& b) {
+  if (stopped_) return;  // not acknowledged: the peer sends these again
   for (auto& layer : b.layers) apply_layer(layer, b.arrived);
+  link.applied = true;
   link.ack_upto = b.last_seq;
   if (b.pairwise) link.onion_first = b.pairwise_hits * 2 < b.frames.size();
 }
@@ -96,11 +98,12 @@ void RelayState::finish_packets(InboundLink& link, PacketBatch& b) {
 void RelayState::after_packets(InboundLink& link) {
   const uint64_t upto = link.ack_upto;
   link.ack_upto = 0;
-  if (upto != 0) {
+  if (link.applied) {
     // Committed even if the link is gone: what was applied must become durable to be sent on.
+    link.applied = false;
     std::shared_ptr<FramedStream> conn = link.conn;
     journal_commit([conn, upto] {
-      if (conn && !conn->closed()) conn->send(encode_ack(upto));
+      if (upto != 0 && conn && !conn->closed()) conn->send(encode_ack(upto));
     });
   }
   if (!link.conn || link.conn->closed()) return;

@@ -100,6 +100,8 @@ class Ticker {
     started_ = true;
     next_ = point;
     to_at_or_after(now);
+    // A point far ahead (the wall clock was set back between runs): its phase, within a period.
+    if (next_ - now > interval_) next_ -= ((next_ - now - 1) / interval_) * interval_;
   }
   // Moves `next` to the first schedule point ≥ t.
   void to_at_or_after(Micros t) {

@@ -1,24 +1,52 @@
 // Stage 2 of relay.h's path: the mix pool. Every packet that leaves this relay (submitted,
-// forwarded or cover) waits here until the strategy (mix.h) releases it, then goes to link out,
-// once the journal commit that holds it has finished.
-#include <algorithm>
-
+// forwarded or cover) waits here until the strategy (mix.h) releases it, then goes to link out.
+// A journaled packet enters the mix only once the commit that holds it finished, so that its
+// mixing delay starts then: nothing leaves before it is durable, and nothing leaves at the
+// moment its own commit finished (when the acknowledgement for it goes back) for that reason.
 #include "proxy/relay/core/relay_state.h"
 
 namespace veil::relay {
 
 void RelayState::mix_add(Peer* next, Bytes packet, Micros arrived, bool journaled) {
   const uint64_t id = next_item_++;
-  const Micros due = mix_->add(id, env_.clock.now());
-  uint64_t durable_at = 0;
-  if (journaled) {
-    env_.journal.record(id, next->config.id, to_wall(due), packet);
-    durable_at = commits_made_ + 1;  // the next commit covers this record
-  }
   ++next->in_pool;
-  pool_.emplace(id, PoolItem{std::move(packet), next, arrived, durable_at, journaled});
+  if (!journaled) {  // cover: mixed at once
+    pool_.emplace(id, PoolItem{std::move(packet), next, arrived, 0, false});
+    mix_->add(id, env_.clock.now());
+    metrics_.pool_now = mix_->size();
+    arm_mix_timer();
+    return;
+  }
+  env_.journal.record(id, next->config.id, kNoWallTime, packet);
+  const uint64_t durable_at = commits_made_ + 1;  // the next commit covers this record
+  pool_.emplace(id, PoolItem{std::move(packet), next, arrived, durable_at, true});
+  not_mixed_.push_back(id);
+}
+
+// The items whose commit finished enter the mix; the release times the strategy gives them are
+// journaled with the next commit (a crash before it: a fresh draw at recovery, which for an
+// exponential delay is the same distribution as what was left of it).
+void RelayState::mix_durable(uint64_t commit) {
+  bool added = false;
+  bool timed = false;
+  while (!not_mixed_.empty()) {
+    auto it = pool_.find(not_mixed_.front());
+    if (it != pool_.end() && it->second.durable_at > commit) break;
+    const uint64_t id = not_mixed_.front();
+    not_mixed_.pop_front();
+    if (it == pool_.end()) continue;
+    const Micros due = mix_->add(id, env_.clock.now());
+    if (due != kNever) {
+      env_.journal.record_release(id, to_wall(due));
+      timed = true;
+    }
+    added = true;
+  }
+  if (!added) return;
   metrics_.pool_now = mix_->size();
   arm_mix_timer();
+  // The release times, or the tick schedule a first packet started: nothing waits for this commit.
+  if (save_checkpoint() || timed) journal_commit(nullptr);
 }
 
 void RelayState::mix_restore(Peer* next, Bytes packet, uint64_t item, Micros due) {
@@ -38,33 +66,19 @@ void RelayState::arm_mix_timer() {
   mix_timer_->arm_at(deadline);
 }
 
-// One release (a flush, a round or the packets due now) leaves together, in the strategy's
-// order: if one of its packets is not durable yet, all of them wait for that commit. (Holding back
-// only that one would send it last, every time: the newest arrival would be linkable.)
 void RelayState::on_mix_timer() {
   const Micros now = env_.clock.now();
   const std::size_t before = mix_->size();
   std::vector<uint64_t> out = mix_->release(now);
   if (!out.empty()) metrics_.pool_size.observe(static_cast<double>(before));
-  uint64_t durable_at = 0;
-  for (uint64_t id : out) {
-    auto it = pool_.find(id);
-    if (it != pool_.end()) durable_at = std::max(durable_at, it->second.durable_at);
-  }
-  const bool hold = durable_at > commits_durable_;
   for (uint64_t id : out) {
     auto it = pool_.find(id);
     if (it == pool_.end()) continue;
     PoolItem item = std::move(it->second);
     pool_.erase(it);
+    --item.next->in_pool;
     metrics_.relay_latency_us.observe(static_cast<double>(now - item.arrived));
-    const uint64_t journal_item = item.journaled ? id : 0;
-    if (hold) {  // still counted in in_pool until sent
-      held_.push_back(HeldPacket{item.next, std::move(item.packet), journal_item, durable_at});
-    } else {
-      --item.next->in_pool;
-      send_to_peer(*item.next, std::move(item.packet), journal_item);
-    }
+    send_to_peer(*item.next, std::move(item.packet), item.journaled ? id : 0);
   }
   metrics_.pool_now = mix_->size();
   arm_mix_timer();

@@ -82,7 +82,9 @@ void RelayState::recover() {
   };
   std::vector<Found> packets;
   Journal::RecoverFns fns;
-  fns.replay_tag = [this](uint64_t epoch, const ReplayTag& tag) { replay_.insert(epoch, tag); };
+  fns.replay_tag = [this](uint64_t epoch, const ReplayTag& tag) {
+    if (epoch >= config_.epoch) replay_.insert(epoch, tag);  // older epochs' keys are gone
+  };
   fns.packet = [this, &packets](RecoveredPacket&& p) {
     next_item_ = std::max(next_item_, p.item + 1);
     Peer* next = peer_by_id(p.next_hop);
@@ -113,6 +115,8 @@ void RelayState::recover() {
   metrics_.inc(Counter::packets_recovered, packets.size());
   arm_mix_timer();
   checkpoint_ = cp;
+  replay_.retire_epochs_before(config_.epoch);
+  env_.journal.forget_replay_epochs_before(config_.epoch);
   journal_commit(nullptr);  // what recovery forgot
 }
 
@@ -134,7 +138,7 @@ void RelayState::drain(Micros timeout, std::function<void()> done) {
 }
 
 bool RelayState::drained() const {
-  if (!pool_.empty() || !held_.empty()) return false;
+  if (!pool_.empty()) return false;
   for (const auto& p : peers_) {
     if (!p->unacked.empty() || !p->waiting.empty()) return false;
   }

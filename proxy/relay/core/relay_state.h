@@ -51,15 +51,6 @@ struct PoolItem {
   bool journaled = true;    // false for cover packets, which the journal does not keep
 };
 
-// A packet the mix released before the journal commit that holds it finished: it goes on the link
-// only once durable, so that nothing leaves this relay that a crash could make it send twice.
-struct HeldPacket {
-  Peer* next = nullptr;
-  Bytes packet;
-  uint64_t journal_item = 0;
-  uint64_t durable_at = 0;
-};
-
 // Stage 1: the submissions of one read, prepared on a worker.
 struct SubmitOutcome {
   uint64_t request_id = 0;
@@ -98,6 +89,7 @@ struct InboundLink {
   std::shared_ptr<FramedStream> conn;
   std::shared_ptr<SecureStream> secure;
   bool identified = false;  // `peer` looked up from the security layer's identity
+  bool applied = false;     // a batch was applied in this completion: commit it
   Peer* peer = nullptr;     // null: unknown peer, onion layers only
   OrderedBatches<PacketBatch> batches;
   // Trial order: a link from a provider carries pairwise layers, one from a mix onion layers;
@@ -144,7 +136,7 @@ class RelayState {
   // Commits the journal (with the checkpoint, if it changed); `then` runs once durable.
   void journal_commit(std::function<void()> then);
   void on_durable(uint64_t commit);
-  void save_checkpoint();
+  bool save_checkpoint();  // true if it changed (and was recorded)
   WallMicros to_wall(Micros t) const;       // kNever -> kNoWallTime
   Micros from_wall(WallMicros t) const;     // kNoWallTime -> kNever
   // True while inbound links must not be read: deliveries or a peer queue at the bound, a failing
@@ -172,6 +164,8 @@ class RelayState {
   // 2 mix_stage.cpp
   // A packet enters the pool (and, unless it is cover, the journal).
   void mix_add(Peer* next, Bytes packet, Micros arrived, bool journaled = true);
+  // Pool items whose journal commit (number `commit` or earlier) finished enter the mix.
+  void mix_durable(uint64_t commit);
   // A packet recovered from the journal goes back into the pool, due at `due` (kNever: none).
   void mix_restore(Peer* next, Bytes packet, uint64_t item, Micros due);
   void on_mix_timer();
@@ -203,6 +197,7 @@ class RelayState {
   // cover_traffic.cpp
   void on_cover_timer();
   void arm_cover_timer();
+  bool congested(const Peer& first) const;
   void send_drop_cover();
   void send_loop_cover();
   void on_loop_returned(ByteView payload);
@@ -223,7 +218,9 @@ class RelayState {
   std::unordered_map<uint64_t, PoolItem> pool_;  // by journal item
   uint64_t next_item_ = 1;
   std::unique_ptr<Timer> mix_timer_;
-  std::deque<HeldPacket> held_;  // released by the mix, waiting for their journal commit
+  // Pool items not yet in the mix: they enter it (and its schedule starts) once durable, in
+  // order of their commits.
+  std::deque<uint64_t> not_mixed_;
 
   uint64_t commits_made_ = 0;     // journal commits called
   uint64_t commits_durable_ = 0;  // journal commits finished (in order)

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <unordered_map>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -30,7 +31,8 @@ namespace {
 
 // docs/journal.md, "Key layout". Bump kFormatVersion with any change to keys or values.
 constexpr uint64_t kFormatVersion = 1;
-constexpr char kVersionKey = 'v', kPacket = 'p', kDelivery = 'd', kReplay = 'r', kCheckpoint = 'm';
+constexpr char kVersionKey = 'v', kPacket = 'p', kRelease = 't', kDelivery = 'd', kReplay = 'r',
+               kCheckpoint = 'm';
 constexpr std::size_t kPacketHead = crypto::kRelayIdSize + 8;  // next_hop, release_at
 // A written group whose batch held at most this much is kept for the next group.
 constexpr std::size_t kSpareBatchLimit = 64 << 20;
@@ -229,8 +231,14 @@ void RocksJournal::record(uint64_t item, const crypto::RelayId& next_hop, WallMi
   (void)current_->batch.Put(rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(parts, 2));
 }
 
+void RocksJournal::record_release(uint64_t item, WallMicros release_at) {
+  (void)current_->batch.Put(key(kRelease, item), be64(static_cast<uint64_t>(release_at)));
+}
+
 void RocksJournal::forget(uint64_t item) {
-  if (item != 0) (void)current_->batch.Delete(key(kPacket, item));
+  if (item == 0) return;
+  (void)current_->batch.Delete(key(kPacket, item));
+  (void)current_->batch.Delete(key(kRelease, item));
 }
 
 void RocksJournal::record_delivery(uint64_t delivery_id, ByteView delivery) {
@@ -353,12 +361,19 @@ JournalCheckpoint RocksJournal::recover(const RecoverFns& fns) {
       if (!fn(it->key(), it->value())) ++skipped_;
     if (!it->status().ok()) refuse(options_.dir, "cannot read: " + it->status().ToString());
   };
+  std::unordered_map<uint64_t, WallMicros> release;  // item -> the mix's release time
+  each(kRelease, [&](rocksdb::Slice k, rocksdb::Slice v) {
+    if (k.size() != 9 || v.size() != 8) return false;
+    release[get_be64(k.data() + 1)] = static_cast<WallMicros>(get_be64(v.data()));
+    return true;
+  });
   each(kPacket, [&](rocksdb::Slice k, rocksdb::Slice v) {
     if (k.size() != 9 || v.size() < kPacketHead) return false;
     RecoveredPacket p;
     p.item = get_be64(k.data() + 1);
     std::memcpy(p.next_hop.data(), v.data(), p.next_hop.size());
     p.release_at = static_cast<WallMicros>(get_be64(v.data() + p.next_hop.size()));
+    if (auto r = release.find(p.item); r != release.end()) p.release_at = r->second;
     p.packet.assign(v.data() + kPacketHead, v.data() + v.size());
     if (fns.packet) fns.packet(std::move(p));
     return true;

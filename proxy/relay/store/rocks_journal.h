@@ -51,7 +51,8 @@ class RocksJournal final : public Journal {
   // Each adds to the current batch (nothing touches the disk before commit()).
   void record(uint64_t item, const crypto::RelayId& next_hop, WallMicros release_at,
               ByteView packet) override;
-  void forget(uint64_t item) override;  // 0 is ignored
+  void record_release(uint64_t item, WallMicros release_at) override;
+  void forget(uint64_t item) override;  // 0 is ignored; also forgets its release time
   void record_delivery(uint64_t delivery_id, ByteView delivery) override;
   void forget_delivery(uint64_t delivery_id) override;
   void record_replay_tag(uint64_t epoch, const ReplayTag& tag) override;
