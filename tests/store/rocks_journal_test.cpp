@@ -227,6 +227,31 @@ BOOST_AUTO_TEST_CASE(forgotten_entries_do_not_come_back) {
   BOOST_TEST((f.delivery_order == std::vector<uint64_t>{2}));
 }
 
+BOOST_AUTO_TEST_CASE(a_release_time_recorded_later_replaces_the_packets_own_and_goes_with_it) {
+  World w;
+  {
+    auto j = w.open();
+    for (uint64_t i = 1; i <= 3; ++i) j->record(i, hop(1), kNoWallTime, bytes(64, static_cast<uint8_t>(i)));
+    BOOST_TEST(commit_now(*j, w.executor));
+    j->record_release(1, 1'700'000'000'000'001);
+    j->record_release(2, 1'700'000'000'000'002);
+    j->forget(2);  // and its release time
+    BOOST_TEST(commit_now(*j, w.executor));
+  }
+  {
+    auto j = w.open();
+    const Found f = World::recover(*j);
+    BOOST_TEST((f.packet_order == std::vector<uint64_t>{1, 3}));
+    BOOST_TEST(f.packets.at(1).release_at == 1'700'000'000'000'001);
+    BOOST_TEST(f.packets.at(3).release_at == kNoWallTime);
+    j->forget(1);  // a recovered release time is forgotten with its packet
+    BOOST_TEST(commit_now(*j, w.executor));
+  }
+  const Found f = w.recover();
+  BOOST_TEST((f.packet_order == std::vector<uint64_t>{3}));
+  BOOST_TEST(w.open()->skipped_entries() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(the_latest_checkpoint_wins) {
   World w;
   {

@@ -44,7 +44,11 @@ void RelayState::mix_durable(uint64_t commit) {
   }
   if (!added) return;
   metrics_.pool_now = mix_->size();
-  arm_mix_timer();
+  if (mix_->next_deadline() <= env_.clock.now()) {
+    on_mix_timer();  // due at once (none; Poisson with mean 0; a threshold reached): no loop turn
+  } else {
+    arm_mix_timer();
+  }
   // The release times, or the tick schedule a first packet started: nothing waits for this commit.
   if (save_checkpoint() || timed) journal_commit(nullptr);
 }

@@ -233,12 +233,15 @@ void RocksJournal::record(uint64_t item, const crypto::RelayId& next_hop, WallMi
 
 void RocksJournal::record_release(uint64_t item, WallMicros release_at) {
   (void)current_->batch.Put(key(kRelease, item), be64(static_cast<uint64_t>(release_at)));
+  timed_.insert(item);
 }
 
+// A release time is deleted only where one was written: a tombstone for a key that never existed
+// would still be carried into the table files and compacted, for every packet.
 void RocksJournal::forget(uint64_t item) {
   if (item == 0) return;
   (void)current_->batch.Delete(key(kPacket, item));
-  (void)current_->batch.Delete(key(kRelease, item));
+  if (timed_.erase(item) != 0) (void)current_->batch.Delete(key(kRelease, item));
 }
 
 void RocksJournal::record_delivery(uint64_t delivery_id, ByteView delivery) {
@@ -373,11 +376,16 @@ JournalCheckpoint RocksJournal::recover(const RecoverFns& fns) {
     p.item = get_be64(k.data() + 1);
     std::memcpy(p.next_hop.data(), v.data(), p.next_hop.size());
     p.release_at = static_cast<WallMicros>(get_be64(v.data() + p.next_hop.size()));
-    if (auto r = release.find(p.item); r != release.end()) p.release_at = r->second;
+    if (auto r = release.find(p.item); r != release.end()) {
+      p.release_at = r->second;
+      timed_.insert(p.item);
+      release.erase(r);
+    }
     p.packet.assign(v.data() + kPacketHead, v.data() + v.size());
     if (fns.packet) fns.packet(std::move(p));
     return true;
   });
+  for (const auto& [item, t] : release) (void)current_->batch.Delete(key(kRelease, item));  // orphans
   each(kDelivery, [&](rocksdb::Slice k, rocksdb::Slice v) {
     if (k.size() != 9) return false;
     if (fns.delivery) fns.delivery(get_be64(k.data() + 1), Bytes(v.data(), v.data() + v.size()));

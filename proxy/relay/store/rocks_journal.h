@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "base/clock.h"
 #include "base/executor.h"
@@ -107,6 +108,7 @@ class RocksJournal final : public Journal {
   std::unique_ptr<Timer> retry_timer_;
   JournalStats stats_;
   std::size_t skipped_ = 0;
+  std::unordered_set<uint64_t> timed_;  // items with a release-time entry
 };
 
 }  // namespace veil::relay
