@@ -249,6 +249,27 @@ BOOST_AUTO_TEST_CASE(while_the_journal_fails_peer_links_are_not_read_and_then_re
   BOOST_TEST(w.relay(kAlpha).metrics().queue_now == 0u);
 }
 
+// A provider's queue to its next hop fills with its own submissions (answered busy at the bound):
+// it keeps reading its peer links, so what other providers send its users still arrives.
+BOOST_AUTO_TEST_CASE(a_providers_full_queue_does_not_stop_its_deliveries) {
+  sim::InProcessWorld w;
+  declare_world(w, true, [](relay::RelayConfig& c) { c.per_peer_queue = 2; });
+  w.start();
+  w.stop_relay(kMix);  // relay-alpha's only next hop
+  for (uint64_t n = 1; n <= 3; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
+  w.settle();
+  BOOST_REQUIRE(w.submitter(kAlpha).accepted() == 2u);  // the third: busy
+  const sim::Account& from = w.provider(kBetaProvider).accounts.at(0);
+  for (uint64_t n = 1; n <= 3; ++n) {  // one at a time: each its own read at relay-alpha
+    const sim::Account& to = w.provider(kAlphaProvider).accounts.at(n);
+    w.submitter(kBeta).send(sim::v1_submission(from, to, as_bytes(std::string("reply")), w.rng,
+                                               n, kAlphaProvider));
+    w.advance(100'000);
+  }
+  BOOST_TEST(w.submitter(kBeta).accepted() == 3u);
+  BOOST_TEST(w.deliver(kAlpha).deliveries().size() == 3u);  // relay-beta -> relay-alpha directly
+}
+
 BOOST_AUTO_TEST_CASE(a_drain_releases_on_schedule_refuses_new_work_and_keeps_the_rest) {
   JournaledAlpha f(poisson(2'000'000));
   auto& [journal, w, wire] = f;
