@@ -23,7 +23,7 @@
 
 #include "base/clock.h"
 #include "base/executor.h"
-#include "proxy/relay/store/failing_file_system.h"
+#include "failing_file_system.h"
 #include "proxy/relay/store/rocks_journal.h"
 
 using namespace veil;

@@ -49,15 +49,11 @@ void RelayState::on_durable(uint64_t commit) {
 }
 
 // The journal keeps wall-clock times: this run's monotonic clock means nothing to the next run.
-WallMicros RelayState::to_wall(Micros t) const {
-  if (t == kNever) return kNoWallTime;
-  return t + (env_.clock.wall_us() - env_.clock.now());
-}
+// One offset per run (read at construction): no clock read per packet, and a tick schedule
+// converts to the same wall time at every commit.
+WallMicros RelayState::to_wall(Micros t) const { return t == kNever ? kNoWallTime : t + wall_offset_; }
 
-Micros RelayState::from_wall(WallMicros t) const {
-  if (t == kNoWallTime) return kNever;
-  return t - (env_.clock.wall_us() - env_.clock.now());
-}
+Micros RelayState::from_wall(WallMicros t) const { return t == kNoWallTime ? kNever : t - wall_offset_; }
 
 bool RelayState::inbound_blocked() const {
   if (draining_ || env_.journal.failing()) return true;

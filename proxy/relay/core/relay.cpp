@@ -18,6 +18,7 @@ RelayState::RelayState(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv e
       loop_schedule_(config_.cover.loop_rate, env.rng, env.clock.now()),
       loops_(config_.cover.loop_timeout,
              std::max<Micros>(config_.cover.loop_timeout * 3, 30'000'000)) {
+  wall_offset_ = env_.clock.wall_us() - env_.clock.now();
   if (config_.name.empty() || config_.name.size() > kMaxHelloName) {
     throw std::runtime_error("config: name: must be 1..255 bytes");
   }

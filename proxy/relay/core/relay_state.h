@@ -225,6 +225,7 @@ class RelayState {
   uint64_t commits_made_ = 0;     // journal commits called
   uint64_t commits_durable_ = 0;  // journal commits finished (in order)
   JournalCheckpoint checkpoint_;  // the last one recorded
+  int64_t wall_offset_ = 0;       // wall-clock µs minus monotonic µs, at construction
 
   ReplayFilter replay_;
 

@@ -1,5 +1,5 @@
 // FailingFileSystem: writable files that fail while their file system says so.
-#include "proxy/relay/store/failing_file_system.h"
+#include "failing_file_system.h"
 
 #include <utility>
 
