@@ -159,7 +159,8 @@ int main(int argc, char** argv) {
   const auto crash_mix = [&] {
     const std::size_t in_flight = expected_so_far() - delivered_so_far();
     relays[1]->kill();
-    std::printf("kill -9 mix-1 with about %zu deliveries in flight; ", in_flight);
+    std::printf("kill -9 mix-1 while about %zu deliveries were accepted and not yet delivered "
+                "(some in mix-1's pool); ", in_flight);
     relays[1] = std::make_unique<sim::RelayProcess>(nodes[1], nodes, dir);
     relays[1]->wait_ready();
     std::printf("restarted, recovered %s from its journal\n", recovered(*relays[1]).c_str());

@@ -4,9 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -44,14 +46,24 @@ void size_crypto_workers(unsigned configured) {
 }
 
 // The metrics file: the relay's aggregate metrics as one JSON object, replaced atomically.
+// A file that cannot be written is said once on stderr, not at every interval.
 void write_metrics(const Relay& relay, const std::string& path) {
   if (path.empty()) return;
+  static bool warned = false;
   const std::string tmp = path + ".tmp";
+  bool ok = false;
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << relay.metrics().to_json() << "\n";
+    ok = static_cast<bool>(out.flush());
   }
-  std::rename(tmp.c_str(), path.c_str());
+  ok = ok && std::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok && !warned) {
+    warned = true;
+    std::fprintf(stderr, "veil-relay: metrics_file %s: cannot be written (%s)\n", path.c_str(),
+                 std::strerror(errno));
+  }
+  if (ok) warned = false;
 }
 
 struct Daemon {
