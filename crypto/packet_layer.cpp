@@ -77,6 +77,11 @@ bool all_zero(const uint8_t* p, std::size_t n) {
 
 bool valid_size(std::size_t p) { return p >= kMinPacketSize && p <= kMaxPacketSize; }
 
+// Puts the parity of `epoch` into the top bit of a head (docs/packet-format.md, "Epochs").
+void mark_epoch(std::span<uint8_t, kPacketHeadSize> head, uint64_t epoch) {
+  head[kPacketHeadSize - 1] = static_cast<uint8_t>((head[kPacketHeadSize - 1] & 0x7f) | ((epoch & 1) << 7));
+}
+
 // Steps 2, 4 and 5 of unwrapping, once okm is known. M = routing || rest: the rest is decrypted
 // straight to the front of `inner`, so a forwarded packet is rest || pad without a move. Nothing
 // depends on the plaintext before the tag is checked.
@@ -155,13 +160,15 @@ Result<Bytes> wrap_packet(std::span<const Hop> path, HopCommand final_command, B
     const std::span<uint8_t, kPacketHeadSize> head_span(head, kPacketHeadSize);
     if (path[j].pairwise != nullptr) {
       rng.fill(head_span);
+      mark_epoch(head_span, path[j].epoch);
       pairwise_okm(*path[j].pairwise, head_span, secrets[j]);
       continue;
     }
     Wiped<32> e;
     rng.fill(e);
-    const PublicKey ephemeral = x25519_base(e);
+    const PublicKey ephemeral = x25519_base(e);  // top bit clear (RFC 7748 §5)
     std::memcpy(head, ephemeral.raw().data(), kPacketHeadSize);
+    mark_epoch(head_span, path[j].epoch);
     Wiped<32> shared;
     if (x25519(e, path[j].key, shared) != Error::ok) return Error::invalid_key_agreement;
     onion_okm(shared, head_span, path[j].key.raw(), secrets[j]);
@@ -205,8 +212,11 @@ Result<Unwrapped> unwrap_onion(ByteView packet, const KeyPair& hop_key) {
   if (!valid_size(packet.size())) return Error::decryption_failed;
   ensure_initialized();
   const ByteView head = packet.first(kPacketHeadSize);
+  std::array<uint8_t, kPacketHeadSize> u{};  // E without the epoch bit
+  std::memcpy(u.data(), head.data(), kPacketHeadSize);
+  u[kPacketHeadSize - 1] &= 0x7f;
   Wiped<32> shared;
-  if (hop_key.priv.agree(PublicKey::from_raw(head), shared) != Error::ok) {
+  if (hop_key.priv.agree(PublicKey::from_raw(u), shared) != Error::ok) {
     return Error::decryption_failed;
   }
   Okm okm;

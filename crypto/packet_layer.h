@@ -43,11 +43,20 @@ Result<PairwiseKey> derive_pairwise_key(const KeyPair& mine, const PublicKey& pe
 
 // One hop of a path. The layer is pairwise iff `pairwise` is set (allowed for the first hop only);
 // otherwise it is an onion layer to `key`. `id` is written as next_hop by the previous layer.
+// `epoch` is the epoch of the hop's key (`key`, or the epoch `pairwise` was derived for); the
+// layer names it by its parity in the top bit of its head (docs/packet-format.md, "Epochs").
 struct Hop {
   PublicKey key;
   RelayId id{};
   const PairwiseKey* pairwise = nullptr;
+  uint64_t epoch = 0;
 };
+
+// The parity (0 or 1) of the epoch a layer is under: bit 7 of byte 31 of its head. Any input of
+// at least 32 bytes; 0 for a shorter one (which no unwrap accepts).
+inline unsigned layer_epoch_parity(ByteView packet) {
+  return packet.size() >= kPacketHeadSize ? packet[kPacketHeadSize - 1] >> 7 : 0u;
+}
 
 // The largest payload a path of `hops` layers carries in packets of `packet_size` bytes:
 // P - n*80 - 4, or 0 if such a path does not fit at all.
@@ -61,7 +70,8 @@ constexpr std::size_t payload_capacity(std::size_t packet_size, std::size_t hops
 // `invalid_argument`: empty path, packet_size outside 512..65536, n*80 + 4 > packet_size, a
 // pairwise layer after the first, or a final command that is not deliver/drop/loop.
 // `too_large`: payload longer than payload_capacity. `invalid_key_agreement`: a low-order hop key.
-// Draws from `rng`, in order: 32 bytes per hop (ephemeral scalar or N), then the fill.
+// Draws from `rng`, in order: 32 bytes per hop (ephemeral scalar or N), then the fill. Each head's
+// top bit is the parity of its hop's epoch.
 Result<Bytes> wrap_packet(std::span<const Hop> path, HopCommand final_command, ByteView payload,
                           std::size_t packet_size, Rng& rng);
 
@@ -74,7 +84,8 @@ struct Unwrapped {
   Bytes inner;
 };
 
-// Removes an onion layer addressed to `hop_key`; the packet size is the input's size.
+// Removes an onion layer addressed to `hop_key` (the key of the epoch layer_epoch_parity names:
+// choosing it is the caller's); the packet size is the input's size.
 // `decryption_failed` for anything that is not an authentic layer: a size outside 512..65536,
 // a low-order head, a wrong key, any changed bit. `malformed` for an authentic layer with an
 // unknown command, non-zero reserved bytes, a non-zero next_hop on a final command, or a length

@@ -55,11 +55,19 @@ struct World {
     std::copy(kb.begin(), kb.end(), k.key.begin());
   }
   // Hop i of the onion path hop1, hop2, hop3 (relay i + 1).
-  Hop hop(std::size_t i) const { return Hop{keys[i + 1].pub, ids[i + 1]}; }
+  Hop hop(std::size_t i, uint64_t epoch = pv::kEpoch) const {
+    return Hop{keys[i + 1].pub, ids[i + 1], nullptr, epoch};
+  }
   std::vector<Hop> path(std::size_t n, bool pairwise_first) const {
     std::vector<Hop> p;
     for (std::size_t i = 0; i < n; ++i) p.push_back(hop(i));
     if (pairwise_first) p[0].pairwise = &k;
+    return p;
+  }
+  // The path of a vector, with each hop in the epoch the reference recorded.
+  std::vector<Hop> path(const pv::Vector& v) const {
+    std::vector<Hop> p = path(v.hops, v.pairwise_first);
+    for (std::size_t i = 0; i < v.hops; ++i) p[i].epoch = v.layers[i].epoch;
     return p;
   }
   // Removes the layer of hop i (pairwise for hop 0 when asked).
@@ -81,6 +89,7 @@ void check_layers(const pv::Vector& v, const Bytes& packet) {
     BOOST_TEST_CONTEXT(v.name << " hop " << i + 1) {
       const pv::Layer& want = v.layers[i];
       BOOST_TEST(sha256_hex(cur) == want.input_sha256);
+      BOOST_TEST(layer_epoch_parity(cur) == (want.epoch & 1));
       auto u = w.unwrap(cur, i, v.pairwise_first);
       BOOST_TEST_REQUIRE(u.ok());
       BOOST_TEST(cmd(u->command) == int{want.command});
@@ -159,7 +168,7 @@ BOOST_AUTO_TEST_CASE(wrap_reproduces_reference_packets) {
   for (const pv::Vector& v : pv::kCppWrap) {
     BOOST_TEST_CONTEXT(v.name) {
       SeededRng rng(v.seed);
-      const auto path = w.path(v.hops, v.pairwise_first);
+      const auto path = w.path(v);
       const Bytes packet = wrap_or_fail(path, static_cast<HopCommand>(v.final_command),
                                         payload_of(v.payload_len), v.packet_size, rng);
       BOOST_TEST(packet.size() == v.packet_size);
@@ -462,6 +471,28 @@ BOOST_AUTO_TEST_CASE(authentic_but_malformed_routing) {
   BOOST_TEST_REQUIRE(fwd.ok());
   BOOST_TEST(fwd->next_hop[0] == 9);
   BOOST_TEST(fwd->inner.size() == 512u);
+}
+
+BOOST_AUTO_TEST_CASE(head_names_the_epoch_parity_and_the_bit_is_authenticated) {
+  const World& w = world();
+  SeededRng rng(11);
+  for (uint64_t epoch : {uint64_t{6}, uint64_t{7}}) {
+    for (bool pairwise : {false, true}) {
+      BOOST_TEST_CONTEXT("epoch " << epoch << (pairwise ? " pairwise" : " onion")) {
+        std::vector<Hop> path{w.hop(0, epoch)};
+        if (pairwise) path[0].pairwise = &w.k;
+        for (int i = 0; i < 16; ++i) {  // the bit is set, not drawn
+          const Bytes packet = wrap_or_fail(path, HopCommand::deliver, payload_of(5), 512, rng);
+          BOOST_TEST(layer_epoch_parity(packet) == epoch % 2);
+          BOOST_TEST(w.unwrap(packet, 0, pairwise).ok());
+          Bytes flipped = packet;
+          flipped[31] ^= 0x80;
+          BOOST_TEST(w.unwrap(flipped, 0, pairwise).error() == Error::decryption_failed);
+        }
+      }
+    }
+  }
+  BOOST_TEST(layer_epoch_parity(Bytes(31, 0xff)) == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -196,6 +196,7 @@ Result<Bytes> RelayState::wrap_for(const std::vector<Peer*>& path, crypto::HopCo
     h.key = path[i] ? path[i]->config.epoch_key : epoch_key_.pub;
     h.id = path[i] ? path[i]->config.id : config_.id;
     if (i == 0 && path[i] && path[i]->send_key) h.pairwise = &*path[i]->send_key;
+    h.epoch = config_.epoch;
     hops.push_back(h);
   }
   return crypto::wrap_packet(hops, command, payload, config_.packet_size, rng);

@@ -80,16 +80,22 @@ const onionOkm = (shared, E, X) => hkdf('veil/onion/v1', Buffer.concat([shared, 
 const pairwiseOkm = (K, N) => hkdf('veil/pairwise/packet/v1', Buffer.concat([K, N]), 'layer', 80);
 const routing = (cmd, nextHop) => Buffer.concat([Buffer.from([cmd]), nextHop ?? zeros(16), zeros(15)]);
 
-// hops: [{ pub, id, K? }]; draw(n) supplies randomness in wrap_packet's order.
+// "Epochs": the top bit of a head is the parity of the hop's epoch; X25519 reads a head without it.
+const withParity = (head, epoch) => { const h = Buffer.from(head); h[31] = (h[31] & 0x7f) | (Number(BigInt(epoch) & 1n) << 7); return h; };
+const withoutParity = (head) => { const h = Buffer.from(head); h[31] &= 0x7f; return h; };
+
+// hops: [{ pub, id, epoch, K? }]; draw(n) supplies randomness in wrap_packet's order.
 function wrap(hops, finalCmd, payload, P, draw) {
   const n = hops.length;
   assert(n >= 1 && n * O + 4 <= P && payload.length <= P - n * O - 4, 'wrap arguments');
   const L = P - 48;
   const layers = hops.map((h, j) => {
-    if (h.K) { assert(j === 0, 'pairwise first only'); const N = draw(32); return { head: N, ...secrets(pairwiseOkm(h.K, N)) }; }
+    if (h.K) { assert(j === 0, 'pairwise first only'); const N = withParity(draw(32), h.epoch); return { head: N, ...secrets(pairwiseOkm(h.K, N)) }; }
     const e = draw(32);
     const E = x25519Base(e);
-    return { head: E, ...secrets(onionOkm(x25519(e, h.pub), E, h.pub)) };
+    assert((E[31] & 0x80) === 0, 'an X25519 public key has its top bit clear');
+    const head = withParity(E, h.epoch);
+    return { head, ...secrets(onionOkm(x25519(e, h.pub), head, h.pub)) };
   });
   for (const l of layers) l.ks = chachaStream(l.k, 1, L);
   // 2. innermost plaintext
@@ -117,12 +123,13 @@ function wrap(hops, finalCmd, payload, P, draw) {
   return packet;
 }
 
-// key: { priv, pub } (onion) or { K } (pairwise). Throws on anything but success.
+// key: { priv, pub, epoch } (onion) or { K, epoch } (pairwise). Throws on anything but success.
 function unwrap(packet, key) {
   const P = packet.length;
   assert(P >= 512 && P <= 65536, 'size');
   const head = packet.subarray(0, HEAD), tag = packet.subarray(HEAD, HEAD + TAG), C = packet.subarray(48);
-  const okm = key.K ? pairwiseOkm(key.K, head) : onionOkm(x25519(key.priv, head), head, key.pub);
+  assert((head[31] >> 7) === Number(BigInt(key.epoch) & 1n), 'the head names the epoch of the key');
+  const okm = key.K ? pairwiseOkm(key.K, head) : onionOkm(x25519(key.priv, withoutParity(head)), head, key.pub);
   const s = secrets(okm);
   const M = aeadOpen(s.k, head, C, tag);
   assert(M !== null, 'authentic');
@@ -145,7 +152,7 @@ function peel(packet, keys, hops, finalCmd, payload) {
     const last = i === keys.length - 1;
     assert(u.cmd === (last ? finalCmd : CMD.forward), `command at hop ${i + 1}`);
     if (!last) assert(u.nextHop.equals(hops[i + 1].id) && u.inner.length === packet.length, 'forward');
-    layers.push({ input_sha256: hex(sha256(cur)), replay: hex(u.replay), cmd: u.cmd, next_hop: hex(u.nextHop) });
+    layers.push({ input_sha256: hex(sha256(cur)), replay: hex(u.replay), cmd: u.cmd, next_hop: hex(u.nextHop), epoch: key.epoch });
     cur = u.inner;
   });
   assert(cur.equals(payload), 'payload');
@@ -168,11 +175,13 @@ const onionPath = [h1, h2, h3];
 const hopOf = (r) => ({ pub: r.pub, id: r.id });
 const keyOf = (r) => ({ priv: r.priv, pub: r.pub });
 
+// v.epochs: each hop's epoch (default kEpoch for every hop); a pairwise first hop is in kEpoch.
 function makeVector(v) {
   const rs = onionPath.slice(0, v.hops);
-  const hops = rs.map(hopOf);
-  const keys = rs.map(keyOf);
-  if (v.pairwise) { hops[0].K = K; keys[0] = { K }; }
+  const epochs = v.epochs ?? rs.map(() => EPOCH);
+  const hops = rs.map((r, j) => ({ ...hopOf(r), epoch: epochs[j] }));
+  const keys = rs.map((r, j) => ({ ...keyOf(r), epoch: epochs[j] }));
+  if (v.pairwise) { assert(epochs[0] === EPOCH, 'K is for kEpoch'); hops[0].K = K; keys[0] = { K, epoch: EPOCH }; }
   const payload = payloadOf(v.payload_len);
   let draw;
   if (v.seed !== undefined) {
@@ -193,12 +202,14 @@ const cppVectors = [
   { name: 'onion3_p4096_deliver', seed: 3, P: 4096, hops: 3, pairwise: false, cmd: 'deliver', payload_len: 1000 },
   { name: 'pairwise3_p4096_drop', seed: 4, P: 4096, hops: 3, pairwise: true, cmd: 'drop', payload_len: 0 },
   { name: 'onion3_p777_full', seed: 5, P: 777, hops: 3, pairwise: false, cmd: 'deliver', payload_len: 777 - 3 * 80 - 4 },
+  { name: 'onion3_p512_epochs', seed: 6, P: 512, hops: 3, pairwise: false, cmd: 'deliver', payload_len: 20, epochs: [EPOCH + 1, EPOCH, EPOCH + 2] },
 ].map(makeVector);
 const refVectors = [
   { name: 'ref_onion1_p512', P: 512, hops: 1, pairwise: false, cmd: 'drop', payload_len: 40 },
   { name: 'ref_onion2_p512', P: 512, hops: 2, pairwise: false, cmd: 'deliver', payload_len: 300 },
   { name: 'ref_onion3_p777', P: 777, hops: 3, pairwise: false, cmd: 'loop', payload_len: 533 },
   { name: 'ref_pairwise2_p600', P: 600, hops: 2, pairwise: true, cmd: 'deliver', payload_len: 1 },
+  { name: 'ref_onion2_p600_epochs', P: 600, hops: 2, pairwise: false, cmd: 'drop', payload_len: 9, epochs: [EPOCH + 1, EPOCH] },
 ].map(makeVector);
 
 // ---- output -------------------------------------------------------------------------------
@@ -209,7 +220,7 @@ const wrapHex = (h, indent) => {
 };
 function emit(v, full) {
   const layers = v.layers.map((l) =>
-    `      {"${l.input_sha256}",\n       "${l.replay}", ${l.cmd}, "${l.next_hop}"},`).join('\n');
+    `      {"${l.input_sha256}",\n       "${l.replay}", ${l.cmd}, "${l.next_hop}", ${l.epoch}},`).join('\n');
   return `  {"${v.name}", ${v.seed ?? 0}, ${v.P}, ${v.hops}, ${v.pairwise}, ${CMD[v.cmd]}, ${v.payload_len},
    "${hex(sha256(v.packet))}",
 ${full ? wrapHex(hex(v.packet), '   ') : '   ""'},
@@ -251,6 +262,7 @@ struct Layer {
   std::string_view replay_tag;
   uint8_t command;
   std::string_view next_hop;
+  uint64_t epoch;  // the epoch of this hop's key; its parity is the top bit of the input's head
 };
 
 struct Vector {
