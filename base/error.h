@@ -32,6 +32,7 @@ namespace veil {
   X(busy, "relay is at capacity, retry later")                                                  \
   X(unavailable, "relay cannot write its journal; nothing was accepted, retry later")           \
   X(draining, "relay is shutting down; retry later")                                            \
+  X(epoch_expired, "layer is under an epoch key this relay no longer holds")                    \
   X(internal, "internal error")
 
 enum class Error : int {

@@ -127,7 +127,8 @@ std::unique_ptr<Journal> open_journal(const RelayConfig& config, Clock& clock, E
 
 int run(const std::string& config_path) {
   RelayConfig config = load_config(config_path);
-  crypto::KeyPair key = load_key(config.epoch_key_file);
+  MemoryEpochKeys keys;  // the config's one key, for its fixed epoch
+  keys.add(config.epoch, load_key(config.epoch_key_file));
   size_crypto_workers(config.crypto_workers);
   uv_loop_t* loop = uv_default_loop();
   UvClock clock(loop);
@@ -142,8 +143,7 @@ int run(const std::string& config_path) {
   int status = 0;
   {
     std::unique_ptr<Journal> journal = open_journal(config, clock, executor);
-    Relay relay(std::move(config), std::move(key),
-                RelayEnv{clock, executor, transport, security, *journal, rng});
+    Relay relay(std::move(config), RelayEnv{clock, executor, transport, security, *journal, rng, keys});
     relay.start();
     std::unique_ptr<Timer> metrics_timer;
     metrics_timer = clock.timer([&] {

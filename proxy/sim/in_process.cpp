@@ -152,6 +152,15 @@ Provider& InProcessWorld::add_provider(const std::string& provider, std::size_t 
   return it->second;
 }
 
+void InProcessWorld::use_epochs(const relay::EpochTiming& timing, uint64_t epochs) {
+  for (auto& n : nodes_) {
+    n->config.epoch_timing = timing;
+    for (uint64_t e = 0; e < epochs; ++e) {
+      n->epoch_keys[e] = std::make_shared<crypto::KeyPair>(crypto::KeyPair::generate(rng));
+    }
+  }
+}
+
 void InProcessWorld::start() {
   // The directory: every declared relay.
   std::vector<relay::PeerConfig> directory;
@@ -162,6 +171,7 @@ void InProcessWorld::start() {
     p.host = n->config.peer_listen.host;
     p.port = n->config.peer_listen.port;
     p.epoch_key = n->epoch_key->pub;
+    for (const auto& [e, k] : n->epoch_keys) p.epoch_keys.emplace(e, k->pub);
     if (!n->provider.empty()) p.providers = {n->provider};
     directory.push_back(p);
   }
@@ -189,9 +199,11 @@ void InProcessWorld::start() {
 
 void InProcessWorld::build(Node& n) {
   n.security = std::make_unique<relay::NullSecurity>(n.name);
+  n.keys = std::make_unique<relay::MemoryEpochKeys>();
+  if (n.epoch_keys.empty()) n.keys->add(n.config.epoch, *n.epoch_key);
+  for (const auto& [e, k] : n.epoch_keys) n.keys->add(e, *k);
   n.relay = std::make_unique<relay::Relay>(
-      n.config, crypto::KeyPair::from_private(crypto::PrivateKey::parse(n.epoch_key->priv.raw()).value()),
-      relay::RelayEnv{clock, executor, net, *n.security, *n.journal, rng});
+      n.config, relay::RelayEnv{clock, executor, net, *n.security, *n.journal, rng, *n.keys});
   n.relay->start();
 }
 

@@ -76,10 +76,12 @@ class InProcessWorld {
     std::string name;
     std::string provider;  // empty for a mix
     std::shared_ptr<crypto::KeyPair> epoch_key;
+    std::map<uint64_t, std::shared_ptr<crypto::KeyPair>> epoch_keys;  // with use_epochs()
     relay::RelayConfig config;
     relay::Journal* journal = nullptr;
     std::unique_ptr<relay::NullJournal> null_journal;
     std::unique_ptr<relay::NullSecurity> security;
+    std::unique_ptr<relay::MemoryEpochKeys> keys;
     std::unique_ptr<relay::Relay> relay;
     std::unique_ptr<MemoryDeliverServer> deliver;
     std::unique_ptr<MemorySubmitter> submitter;
@@ -96,6 +98,9 @@ class InProcessWorld {
                  relay::Journal* journal = nullptr);
   // Users of `provider` (with keys and certificates), served by its relay (unrestricted = false).
   Provider& add_provider(const std::string& provider, std::size_t users);
+  // Before start(): every relay runs on the schedule `timing` with its own keys for epochs
+  // 0 .. `epochs` - 1, all of them published in the directory.
+  void use_epochs(const relay::EpochTiming& timing, uint64_t epochs);
   // Starts every relay, its messenger stand-ins and a submit connection, then settles.
   void start();
   // Stops relay `name` and destroys it (a crash, for what its journal did not keep).

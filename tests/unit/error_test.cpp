@@ -47,7 +47,7 @@ BOOST_AUTO_TEST_CASE(names_are_pinned) {
       "decryption_failed", "untrusted_certificate", "unknown_server_certificate", "self_send",
       "invalid_device_id", "invalid_registration_id", "duplicate_recipient", "invalid_service_id",
       "invalid_argument", "too_large", "unknown_destination", "access_denied", "unknown_recipient",
-      "busy", "unavailable", "draining", "internal"};
+      "busy", "unavailable", "draining", "epoch_expired", "internal"};
   std::vector<std::string_view> names;
   for (const Entry& e : kAll) names.push_back(e.name);
   BOOST_TEST(names == expected, boost::test_tools::per_element());

@@ -14,6 +14,7 @@
 #include "crypto/keys.h"
 #include "crypto/packet_layer.h"
 #include "proxy/relay/core/endpoint.h"
+#include "proxy/relay/core/epoch_keys.h"
 #include "base/clock.h"
 #include "proxy/relay/core/mix.h"
 
@@ -24,7 +25,8 @@ struct PeerConfig {
   crypto::RelayId id{};
   std::string host;
   uint16_t port = 0;
-  crypto::PublicKey epoch_key;
+  crypto::PublicKey epoch_key;  // the static directory's one key, for `epoch`
+  std::map<uint64_t, crypto::PublicKey> epoch_keys;  // by epoch; empty: {epoch: epoch_key}
   std::vector<std::string> providers;  // providers this relay delivers to (empty: a mix)
   bool is_mix() const { return providers.empty(); }
 };
@@ -51,6 +53,8 @@ struct RelayConfig {
   Endpoint deliver_to;   // the messenger server's deliver endpoint (providers only)
   std::string epoch_key_file;
   uint64_t epoch = 0;
+  // The epoch schedule (length 0: the fixed epoch `epoch`, as the static directory has it).
+  EpochTiming epoch_timing;
   std::size_t packet_size = 4096;
   int64_t timestamp_quantum_ms = 3'600'000;
   std::size_t mix_hops = 0;  // mix relays between this provider and the destination's relay

@@ -48,12 +48,12 @@ void RelayState::send_drop_cover() {
   }
   if (providers.empty()) return;
   Peer* last = providers[env_.rng.uniform(providers.size())];
-  std::vector<Peer*> path = choose_mixes(env_.rng);
+  std::vector<Peer*> path = choose_mixes(*keys_, env_.rng);
   path.push_back(last);
   if (congested(*path.front())) return;
   Bytes filler(64);
   env_.rng.fill(filler);
-  auto packet = wrap_for(path, crypto::HopCommand::drop, filler, env_.rng);
+  auto packet = wrap_for(*keys_, path, crypto::HopCommand::drop, filler, env_.rng);
   if (!packet) return;
   metrics_.inc(Counter::cover_drop_sent);
   mix_add(path.front(), std::move(*packet), env_.clock.now(), false);
@@ -61,7 +61,7 @@ void RelayState::send_drop_cover() {
 
 void RelayState::send_loop_cover() {
   // Out through the mixes (or another provider when there are none) and back to this relay.
-  std::vector<Peer*> path = choose_mixes(env_.rng);
+  std::vector<Peer*> path = choose_mixes(*keys_, env_.rng);
   if (path.empty()) {
     std::vector<Peer*> others;
     for (auto& p : peers_) others.push_back(p.get());
@@ -75,7 +75,7 @@ void RelayState::send_loop_cover() {
   veil::relay::Payload payload;
   payload.mutable_loop()->set_loop_id(&id, sizeof id);
   const std::string plain = payload.SerializeAsString();
-  auto packet = wrap_for(path, crypto::HopCommand::loop, as_bytes(plain), env_.rng);
+  auto packet = wrap_for(*keys_, path, crypto::HopCommand::loop, as_bytes(plain), env_.rng);
   if (!packet) return;
   const Micros now = env_.clock.now();
   if (!loops_.sent(id, now)) return;

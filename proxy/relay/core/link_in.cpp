@@ -47,9 +47,12 @@ void RelayState::on_inbound_frame(InboundLink& link, Bytes frame) {
   }
   if (!link.batches.has_building()) {
     PacketBatch& b = link.batches.building();
-    if (link.peer != nullptr && link.peer->recv_key) b.pairwise = link.peer->recv_key;
+    b.keys = keys_;
+    b.peer = link.peer;
+    b.pairwise = link.peer != nullptr && !keys_->pairwise[link.peer->index].empty();
     b.onion_first = link.onion_first;
     b.arrived = env_.clock.now();
+    b.wall = to_wall(b.arrived);
   }
   PacketBatch& b = link.batches.building();
   b.last_seq = decoded->seq;
@@ -61,23 +64,16 @@ void RelayState::on_inbound_read_done(const std::shared_ptr<InboundLink>& link) 
   InboundLink* raw = link.get();
   link->batches.dispatch(
       env_.executor, link,
-      [this](PacketBatch& b) {
+      [](PacketBatch& b) {
         b.layers.reserve(b.frames.size());
+        b.epochs.reserve(b.frames.size());
         for (const Bytes& frame : b.frames) {
           const ByteView packet = ByteView(frame).subspan(kLinkHeaderSize);
-          Result<crypto::Unwrapped> layer = Error::decryption_failed;
+          uint64_t epoch = 0;
           bool pairwise_layer = false;
-          if (b.pairwise && !b.onion_first) {
-            layer = crypto::unwrap_pairwise(packet, *b.pairwise);
-            pairwise_layer = layer.ok();
-          }
-          if (!layer) layer = crypto::unwrap_onion(packet, epoch_key_);
-          if (!layer && b.pairwise && b.onion_first) {
-            layer = crypto::unwrap_pairwise(packet, *b.pairwise);
-            pairwise_layer = layer.ok();
-          }
+          b.layers.push_back(unwrap_layer(b, packet, epoch, pairwise_layer));
+          b.epochs.push_back(epoch);
           if (pairwise_layer) ++b.pairwise_hits;
-          b.layers.push_back(std::move(layer));
         }
       },
       [this, raw](PacketBatch& b) { finish_packets(*raw, b); },
@@ -88,7 +84,7 @@ void RelayState::on_inbound_read_done(const std::shared_ptr<InboundLink>& link) 
 // Per batch, in arrival order.
 void RelayState::finish_packets(InboundLink& link, PacketBatch& b) {
   if (stopped_) return;  // not acknowledged: the peer sends these again
-  for (auto& layer : b.layers) apply_layer(layer, b.arrived);
+  for (std::size_t i = 0; i < b.layers.size(); ++i) apply_layer(b.layers[i], b.epochs[i], b.arrived);
   link.applied = true;
   link.ack_upto = b.last_seq;
   if (b.pairwise) link.onion_first = b.pairwise_hits * 2 < b.frames.size();
@@ -116,16 +112,17 @@ void RelayState::after_packets(InboundLink& link) {
   }
 }
 
-void RelayState::apply_layer(Result<crypto::Unwrapped>& layer, Micros arrived) {
+void RelayState::apply_layer(Result<crypto::Unwrapped>& layer, uint64_t epoch, Micros arrived) {
   metrics_.inc(Counter::packets_received);
   if (!layer) {
-    metrics_.inc(layer.error() == Error::malformed ? Counter::packets_dropped_malformed
-                                                   : Counter::packets_dropped_auth);
+    metrics_.inc(layer.error() == Error::malformed       ? Counter::packets_dropped_malformed
+                 : layer.error() == Error::epoch_expired ? Counter::packets_dropped_epoch
+                                                         : Counter::packets_dropped_auth);
     return;
   }
-  switch (replay_.insert(config_.epoch, layer->replay_tag)) {
+  switch (replay_.insert(epoch, layer->replay_tag)) {
     case ReplayFilter::Verdict::fresh:
-      env_.journal.record_replay_tag(config_.epoch, layer->replay_tag);
+      env_.journal.record_replay_tag(epoch, layer->replay_tag);
       break;
     case ReplayFilter::Verdict::replayed:
     case ReplayFilter::Verdict::retired:

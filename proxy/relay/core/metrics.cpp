@@ -58,7 +58,8 @@ std::string Metrics::to_json() const {
   j["relay_latency_us"] = hist(relay_latency_us);
   j["loop_latency_us"] = hist(loop_latency_us);
   j["gauges"] = {{"pool", pool_now}, {"queued", queue_now}, {"loop_alarm", loop_alarm},
-                {"draining", draining}, {"journal_failing", journal.failing}};
+                {"draining", draining}, {"journal_failing", journal.failing},
+                {"epoch", epoch}};
   j["journal"] = {{"syncs", journal.syncs}, {"bytes_written", journal.bytes_written},
                   {"write_errors", journal.write_errors},
                   {"sync_seconds", static_cast<double>(journal.sync_micros) / 1e6}};

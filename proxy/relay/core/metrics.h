@@ -23,6 +23,8 @@ namespace veil::relay {
 //  packets_dropped_malformed       a layer that authenticated but did not parse
 //  packets_dropped_unknown_hop     forward to a relay not in the directory
 //  packets_dropped_replay_full     the epoch's replay filter is full
+//  packets_dropped_epoch           a layer under an epoch whose key this relay has wiped
+//  epoch_switches                  epoch changes made while running
 //  deliveries_unwrapped            bundles opened for this relay's recipients (valid bundle)
 //  deliveries_sent/acked/retried   Delivery frames written / acknowledged / written again
 //  deliveries_dropped_access       the access key did not match (access_denied)
@@ -41,8 +43,9 @@ namespace veil::relay {
 //  packets_recovered               packets put back into the mix from the journal at start
 //  deliveries_recovered            deliveries put back into the deliver queue at start
 // Gauges (in the file: gauges.pool, gauges.queued, gauges.loop_alarm, gauges.draining,
-// gauges.journal_failing): pool_now (packets in the mix), queue_now (packets queued for or
-// unacknowledged by peers), loop_alarm, draining (a drain is under way), the journal failing.
+// gauges.journal_failing, gauges.epoch): pool_now (packets in the mix), queue_now (packets queued
+// for or unacknowledged by peers), loop_alarm, draining (a drain is under way), the journal
+// failing, the current epoch.
 // Journal (in the file: journal.syncs, bytes_written, write_errors, sync_seconds): see
 // JournalStats. Histograms: pool_size (at each release), relay_latency_us (arrival to sent),
 // loop_latency_us (loop round trips).
@@ -50,13 +53,13 @@ namespace veil::relay {
   X(submissions_accepted) X(submissions_rejected) X(submit_frames_malformed)                  \
   X(packets_sent) X(packets_received) X(packets_forwarded) X(packets_retransmitted)           \
   X(packets_dropped_auth) X(packets_dropped_replay) X(packets_dropped_malformed)              \
-  X(packets_dropped_unknown_hop) X(packets_dropped_replay_full)  \
+  X(packets_dropped_unknown_hop) X(packets_dropped_replay_full) X(packets_dropped_epoch)      \
   X(deliveries_unwrapped) X(deliveries_sent) X(deliveries_acked) X(deliveries_retried)        \
   X(deliveries_dropped_access) X(deliveries_dropped_malformed) X(deliveries_dropped_unknown)  \
   X(cover_drop_sent) X(cover_loop_sent) X(cover_drop_received) X(cover_loop_returned)         \
   X(cover_loop_lost) X(cover_loop_unknown) X(peer_connects) X(peer_disconnects)               \
   X(peer_frames_malformed) X(deliver_connects) X(deliver_frames_malformed)                  \
-  X(submit_connections) X(packets_recovered) X(deliveries_recovered)
+  X(submit_connections) X(packets_recovered) X(deliveries_recovered) X(epoch_switches)
 
 enum class Counter : int {
 #define VEIL_COUNTER_ENUM(name) name,
@@ -91,6 +94,7 @@ struct Metrics {
   uint64_t queue_now = 0;
   bool loop_alarm = false;
   bool draining = false;
+  uint64_t epoch = 0;
   JournalStats journal;  // the journal's own counters, read when the metrics are
 
   void inc(Counter c, uint64_t n = 1) { counters[static_cast<int>(c)] += n; }

@@ -8,10 +8,9 @@
 
 namespace veil::relay {
 
-RelayState::RelayState(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv env)
+RelayState::RelayState(RelayConfig config, RelayEnv env)
     : config_(std::move(config)),
       role_(config_.provider.empty() ? Role::mix : Role::provider),
-      epoch_key_(std::move(epoch_key)),
       env_(env),
       replay_(config_.max_replay_entries, env.rng),
       drop_schedule_(config_.cover.drop_rate, env.rng, env.clock.now()),
@@ -25,19 +24,28 @@ RelayState::RelayState(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv e
   auto mix = make_mix(config_.mix, env_.rng);
   if (!mix) throw std::runtime_error("config: mix: parameters out of range");
   mix_ = std::move(*mix);
+  EpochTiming& t = config_.epoch_timing;
+  if (t.length <= 0) {
+    t = EpochTiming{0, 0, 0, config_.epoch};
+  } else if (t.overlap < 0 || t.overlap > t.length / 2) {
+    throw std::runtime_error("epochs: the overlap must be 0 .. half an epoch");
+  }
   for (const PeerConfig& pc : config_.directory) {
     if (pc.id == config_.id) continue;  // this relay's own entry
     auto p = std::make_unique<Peer>();
     p->config = pc;
-    auto send = crypto::derive_pairwise_key(epoch_key_, pc.epoch_key, true, config_.epoch);
-    auto recv = crypto::derive_pairwise_key(epoch_key_, pc.epoch_key, false, config_.epoch);
-    if (send && recv) {
-      p->send_key = *send;
-      p->recv_key = *recv;
-    }
+    if (p->config.epoch_keys.empty()) p->config.epoch_keys.emplace(config_.epoch, pc.epoch_key);
+    p->index = peers_.size();
     peer_configs_.push_back(pc);
     peers_.push_back(std::move(p));
   }
+  keys_ = build_keys(to_wall(env_.clock.now()));
+  const uint64_t current = keys_->epochs->current;
+  if (keys_->epochs->key(current) == nullptr) {
+    throw std::runtime_error("epochs: no key for the current epoch " + std::to_string(current));
+  }
+  metrics_.epoch = current;
+  epoch_timer_ = env_.clock.timer([this] { on_epoch_timer(); });
   if (role_ == Role::provider) provider_.emplace();
   mix_timer_ = env_.clock.timer([this] { on_mix_timer(); });
   cover_timer_ = env_.clock.timer([this] { on_cover_timer(); });
@@ -71,6 +79,7 @@ void RelayState::start() {
     provider_->retry_timer->arm_at(env_.clock.now() + std::max<Micros>(config_.deliver_retry, 10'000));
   }
   arm_cover_timer();
+  arm_epoch_timer();
 }
 
 // Whatever the journal kept from an earlier run goes back where it was: replay tags into the
@@ -83,8 +92,11 @@ void RelayState::recover() {
   };
   std::vector<Found> packets;
   Journal::RecoverFns fns;
-  fns.replay_tag = [this](uint64_t epoch, const ReplayTag& tag) {
-    if (epoch >= config_.epoch) replay_.insert(epoch, tag);  // older epochs' keys are gone
+  // Tags of epochs whose keys are held come back; older ones are forgotten (retire_epochs).
+  uint64_t oldest = keys_->epochs->current;
+  if (!keys_->epochs->keys.empty()) oldest = std::min(oldest, keys_->epochs->keys.begin()->first);
+  fns.replay_tag = [this, oldest](uint64_t epoch, const ReplayTag& tag) {
+    if (epoch >= oldest) replay_.insert(epoch, tag);
   };
   fns.packet = [this, &packets](RecoveredPacket&& p) {
     next_item_ = std::max(next_item_, p.item + 1);
@@ -116,8 +128,7 @@ void RelayState::recover() {
   metrics_.inc(Counter::packets_recovered, packets.size());
   arm_mix_timer();
   checkpoint_ = cp;
-  replay_.retire_epochs_before(config_.epoch);
-  env_.journal.forget_replay_epochs_before(config_.epoch);
+  retire_epochs();
   journal_commit(nullptr);  // what recovery forgot
 }
 
@@ -184,11 +195,12 @@ void RelayState::stop() {
   }
   mix_timer_->cancel();
   cover_timer_->cancel();
+  epoch_timer_->cancel();
   if (drain_timer_) drain_timer_->cancel();
 }
 
-Relay::Relay(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv env)
-    : state_(std::make_unique<RelayState>(std::move(config), std::move(epoch_key), env)) {}
+Relay::Relay(RelayConfig config, RelayEnv env)
+    : state_(std::make_unique<RelayState>(std::move(config), env)) {}
 
 Relay::~Relay() = default;
 

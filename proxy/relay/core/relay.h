@@ -29,6 +29,7 @@
 #include "base/rng.h"
 #include "crypto/keys.h"
 #include "proxy/relay/core/config.h"
+#include "proxy/relay/core/epoch_keys.h"
 #include "proxy/relay/core/journal.h"
 #include "proxy/relay/core/link_security.h"
 #include "proxy/relay/core/metrics.h"
@@ -51,15 +52,17 @@ struct RelayEnv {
   Journal& journal;        // durability of accepted packets and pending deliveries
   Rng& rng;                // path choice, cover, mix order, replay-filter key; seeds each submit
                            // batch's generator
+  EpochKeySource& keys;    // this relay's epoch private keys, asked for each epoch it enters
 };
 
 class RelayState;
 
 class Relay {
  public:
-  // `epoch_key`: this relay's current epoch key pair. Throws std::runtime_error if the mix
-  // parameters are out of range or the name is not 1..255 bytes.
-  Relay(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv env);
+  // Throws std::runtime_error if the mix parameters are out of range, the name is not 1..255
+  // bytes, the epoch timing is out of range (overlap above half an epoch), or `env.keys` has no
+  // key for the current epoch.
+  Relay(RelayConfig config, RelayEnv env);
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;

@@ -12,6 +12,7 @@
 
 #include "crypto/packet_layer.h"
 #include "proxy/relay/core/cover.h"
+#include "proxy/relay/core/epoch_keys.h"
 #include "proxy/relay/core/framed_stream.h"
 #include "proxy/relay/core/mix.h"
 #include "proxy/relay/core/ordered_batches.h"
@@ -32,14 +33,28 @@ struct Unacked {
 // One directory entry other than this relay, and the outgoing link to it.
 struct Peer {
   PeerConfig config;
-  std::optional<crypto::PairwiseKey> send_key;  // this relay -> peer
-  std::optional<crypto::PairwiseKey> recv_key;  // peer -> this relay
+  std::size_t index = 0;  // in peers_, and in RelayKeys::pairwise
   std::unique_ptr<Dialer> dialer;
   std::shared_ptr<FramedStream> conn;
   std::deque<Unacked> unacked;  // sent on the current connection, not yet acknowledged
   std::deque<Unacked> waiting;  // not yet sent (no connection)
   uint64_t next_seq = 1;
   std::size_t in_pool = 0;  // packets for this peer in the mix pool or held for their commit
+};
+
+// The pairwise keys of one peer in one epoch.
+struct PairKeys {
+  crypto::PairwiseKey send;  // this relay -> peer
+  crypto::PairwiseKey recv;  // peer -> this relay
+};
+
+// This relay's keys at one moment, immutable once built (rebuilt at each epoch change): work on
+// workers keeps the snapshot it started with.
+struct RelayKeys {
+  std::shared_ptr<const EpochView> epochs;
+  std::vector<std::map<uint64_t, PairKeys>> pairwise;  // by Peer::index, then epoch
+
+  const PairKeys* pair(const Peer& p, uint64_t epoch) const;
 };
 
 // A packet inside the mix pool.
@@ -59,6 +74,7 @@ struct SubmitOutcome {
   Peer* first = nullptr;
 };
 struct SubmitBatch {
+  std::shared_ptr<const RelayKeys> keys;  // the keys when the batch was dispatched
   std::vector<Bytes> frames;
   std::vector<SubmitOutcome> outcomes;
   std::array<uint8_t, 32> seed{};  // the worker's generator, drawn from the relay's Rng
@@ -79,7 +95,11 @@ struct SubmitConn {
 struct PacketBatch {
   std::vector<Bytes> frames;  // whole packet frame bodies: type, sequence number, packet
   std::vector<Result<crypto::Unwrapped>> layers;
-  std::optional<crypto::PairwiseKey> pairwise;  // the link's receive key, if the peer has one
+  std::vector<uint64_t> epochs;  // the epoch of each layer's key (when the layer has one)
+  std::shared_ptr<const RelayKeys> keys;  // the keys when the batch began
+  const Peer* peer = nullptr;  // the link's peer (its pairwise receive keys), if known
+  int64_t wall = 0;            // wall µs when the batch began: picks epochs by parity
+  bool pairwise = false;       // the peer shares pairwise keys with this relay
   bool onion_first = false;     // try the onion layer first (what this link mostly carried)
   std::size_t pairwise_hits = 0;
   uint64_t last_seq = 0;
@@ -121,7 +141,7 @@ inline constexpr std::size_t kMaxSubmitFrame = 1u << 20;
 
 class RelayState {
  public:
-  RelayState(RelayConfig config, crypto::KeyPair epoch_key, RelayEnv env);
+  RelayState(RelayConfig config, RelayEnv env);
 
   // relay.cpp: lifecycle
   void start();
@@ -150,14 +170,16 @@ class RelayState {
   void on_submit_read_done(const std::shared_ptr<SubmitConn>& sc);
   // Parses, validates and wraps one submission. Touches no mutable relay state: it runs on
   // worker threads, with the batch's own `rng`.
-  SubmitOutcome prepare_submission(ByteView frame, Rng& rng) const;
+  SubmitOutcome prepare_submission(ByteView frame, const RelayKeys& keys, Rng& rng) const;
   void finish_submissions(SubmitConn& sc, SubmitBatch& batch);
   void flush_answers(SubmitConn& sc);
   void send_answers(SubmitConn& sc, std::function<void()> send);
   void on_submit_end(SubmitConn& sc);
-  std::vector<Peer*> choose_mixes(Rng& rng) const;
-  Result<Bytes> wrap_for(const std::vector<Peer*>& path, crypto::HopCommand command,
-                         ByteView payload, Rng& rng) const;
+  // Mixes for a path in the current epoch of `keys` (only mixes with a key for it).
+  std::vector<Peer*> choose_mixes(const RelayKeys& keys, Rng& rng) const;
+  // `unknown_destination` if a hop has no key for the current epoch of `keys`.
+  Result<Bytes> wrap_for(const RelayKeys& keys, const std::vector<Peer*>& path,
+                         crypto::HopCommand command, ByteView payload, Rng& rng) const;
   std::size_t peer_load(const Peer& p) const;
   Error admit(const Peer& first) const;
 
@@ -185,7 +207,7 @@ class RelayState {
   void on_inbound_read_done(const std::shared_ptr<InboundLink>& link);
   void finish_packets(InboundLink& link, PacketBatch& batch);
   void after_packets(InboundLink& link);
-  void apply_layer(Result<crypto::Unwrapped>& layer, Micros arrived);
+  void apply_layer(Result<crypto::Unwrapped>& layer, uint64_t epoch, Micros arrived);
 
   // 5 deliver.cpp
   void deliver_bundle(ByteView payload);
@@ -193,6 +215,16 @@ class RelayState {
   void on_deliver_connected(std::shared_ptr<Stream> s);
   void on_deliver_frame(ByteView frame);
   void on_deliver_retry();
+
+  // epochs.cpp: epoch switches and key wipes
+  // Builds the key snapshot of wall time `now` (keys held, pairwise keys with every peer).
+  std::shared_ptr<const RelayKeys> build_keys(int64_t now) const;
+  void on_epoch_timer();
+  void arm_epoch_timer();
+  void retire_epochs();
+  // Decodes one packet's layer under the keys `b` holds, at its epoch; sets `epoch`.
+  static Result<crypto::Unwrapped> unwrap_layer(const PacketBatch& b, ByteView packet,
+                                                uint64_t& epoch, bool& pairwise_layer);
 
   // cover_traffic.cpp
   void on_cover_timer();
@@ -204,8 +236,10 @@ class RelayState {
 
   RelayConfig config_;
   Role role_;
-  crypto::KeyPair epoch_key_;
   RelayEnv env_;
+  std::shared_ptr<const RelayKeys> keys_;  // now; replaced at each epoch change
+  std::unique_ptr<Timer> epoch_timer_;
+  uint64_t retired_below_ = 0;  // replay epochs below this are forgotten
   Metrics metrics_;
 
   std::vector<std::unique_ptr<Peer>> peers_;

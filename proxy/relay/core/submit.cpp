@@ -53,6 +53,7 @@ void RelayState::on_submit_frame(SubmitConn& sc, Bytes frame) {
 void RelayState::on_submit_read_done(const std::shared_ptr<SubmitConn>& sc) {
   if (!sc->batches.has_building()) return;
   env_.rng.fill(sc->batches.building().seed);
+  sc->batches.building().keys = keys_;
   SubmitConn* raw = sc.get();
   sc->batches.dispatch(
       env_.executor, sc,
@@ -60,7 +61,7 @@ void RelayState::on_submit_read_done(const std::shared_ptr<SubmitConn>& sc) {
         SeededRng rng(b.seed);
         wipe(b.seed);
         b.outcomes.reserve(b.frames.size());
-        for (const Bytes& f : b.frames) b.outcomes.push_back(prepare_submission(f, rng));
+        for (const Bytes& f : b.frames) b.outcomes.push_back(prepare_submission(f, *b.keys, rng));
       },
       [this, raw](SubmitBatch& b) { finish_submissions(*raw, b); },
       [this, raw] { flush_answers(*raw); });
@@ -79,22 +80,22 @@ void RelayState::on_submit_end(SubmitConn& sc) {
   });
 }
 
-SubmitOutcome RelayState::prepare_submission(ByteView body, Rng& rng) const {
+SubmitOutcome RelayState::prepare_submission(ByteView body, const RelayKeys& keys, Rng& rng) const {
   SubmitOutcome out;
   ParsedSubmission parsed = parse_submission(body, peer_configs_);
   out.request_id = parsed.request_id;
   out.error = parsed.error;
   if (out.error != Error::ok) return out;
   // Path: mixes, then the destination's relay.
-  std::vector<Peer*> path = choose_mixes(rng);
+  std::vector<Peer*> path = choose_mixes(keys, rng);
   path.push_back(peers_[parsed.destination].get());
   if (parsed.payload.size() > crypto::payload_capacity(config_.packet_size, path.size())) {
     out.error = Error::too_large;
     return out;
   }
-  auto packet = wrap_for(path, crypto::HopCommand::deliver, as_bytes(parsed.payload), rng);
+  auto packet = wrap_for(keys, path, crypto::HopCommand::deliver, as_bytes(parsed.payload), rng);
   if (!packet) {
-    out.error = Error::internal;
+    out.error = packet.error() == Error::unknown_destination ? packet.error() : Error::internal;
     return out;
   }
   out.packet = std::move(*packet);
@@ -168,10 +169,11 @@ Error RelayState::admit(const Peer& first) const {
   return Error::ok;
 }
 
-std::vector<Peer*> RelayState::choose_mixes(Rng& rng) const {
+std::vector<Peer*> RelayState::choose_mixes(const RelayKeys& keys, Rng& rng) const {
+  const uint64_t epoch = keys.epochs->current;
   std::vector<Peer*> mixes;
   for (const auto& p : peers_) {
-    if (p->config.is_mix()) mixes.push_back(p.get());
+    if (p->config.is_mix() && p->config.epoch_keys.contains(epoch)) mixes.push_back(p.get());
   }
   std::vector<Peer*> path;
   if (mixes.empty()) return path;
@@ -187,16 +189,27 @@ std::vector<Peer*> RelayState::choose_mixes(Rng& rng) const {
 }
 
 // Pads and wraps `payload` for `path` (a null entry is this relay: a loop's last hop).
-Result<Bytes> RelayState::wrap_for(const std::vector<Peer*>& path, crypto::HopCommand command,
-                                   ByteView payload, Rng& rng) const {
+// Every layer is under the current epoch of `keys`.
+Result<Bytes> RelayState::wrap_for(const RelayKeys& keys, const std::vector<Peer*>& path,
+                                   crypto::HopCommand command, ByteView payload, Rng& rng) const {
+  const uint64_t epoch = keys.epochs->current;
   std::vector<crypto::Hop> hops;
   hops.reserve(path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {
     crypto::Hop h;
-    h.key = path[i] ? path[i]->config.epoch_key : epoch_key_.pub;
-    h.id = path[i] ? path[i]->config.id : config_.id;
-    if (i == 0 && path[i] && path[i]->send_key) h.pairwise = &*path[i]->send_key;
-    h.epoch = config_.epoch;
+    h.epoch = epoch;
+    if (path[i] != nullptr) {
+      auto key = path[i]->config.epoch_keys.find(epoch);
+      if (key == path[i]->config.epoch_keys.end()) return Error::unknown_destination;
+      h.key = key->second;
+      h.id = path[i]->config.id;
+      if (const PairKeys* pair = i == 0 ? keys.pair(*path[i], epoch) : nullptr) h.pairwise = &pair->send;
+    } else {
+      const crypto::KeyPair* own = keys.epochs->key(epoch);
+      if (own == nullptr) return Error::unknown_destination;
+      h.key = own->pub;
+      h.id = config_.id;
+    }
     hops.push_back(h);
   }
   return crypto::wrap_packet(hops, command, payload, config_.packet_size, rng);

@@ -1,0 +1,93 @@
+// Epoch switches: the relay's key snapshot is rebuilt at each change of the held epochs (a switch,
+// or the end of the overlap), pairwise keys follow, and what is older than the held keys is wiped
+// with its replay tags (docs/packet-format.md, "Epochs").
+#include <limits>
+
+#include "proxy/relay/core/relay_state.h"
+
+namespace veil::relay {
+
+const PairKeys* RelayKeys::pair(const Peer& p, uint64_t epoch) const {
+  if (p.index >= pairwise.size()) return nullptr;
+  const auto& m = pairwise[p.index];
+  auto it = m.find(epoch);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+std::shared_ptr<const RelayKeys> RelayState::build_keys(int64_t now) const {
+  auto k = std::make_shared<RelayKeys>();
+  k->epochs = make_epoch_view(config_.epoch_timing, now, keys_ ? keys_->epochs.get() : nullptr,
+                              env_.keys);
+  k->pairwise.resize(peers_.size());
+  for (const auto& p : peers_) {
+    for (const auto& [e, own] : k->epochs->keys) {
+      if (const PairKeys* had = keys_ ? keys_->pair(*p, e) : nullptr) {
+        k->pairwise[p->index].emplace(e, *had);
+        continue;
+      }
+      auto theirs = p->config.epoch_keys.find(e);
+      if (theirs == p->config.epoch_keys.end()) continue;
+      auto send = crypto::derive_pairwise_key(*own, theirs->second, true, e);
+      auto recv = crypto::derive_pairwise_key(*own, theirs->second, false, e);
+      if (send && recv) k->pairwise[p->index].emplace(e, PairKeys{*send, *recv});
+    }
+  }
+  return k;
+}
+
+void RelayState::arm_epoch_timer() {
+  const int64_t at = next_epoch_change(config_.epoch_timing, to_wall(env_.clock.now()));
+  if (at == std::numeric_limits<int64_t>::max()) return;
+  epoch_timer_->arm_at(from_wall(at));
+}
+
+void RelayState::on_epoch_timer() {
+  if (stopped_) return;
+  const uint64_t before = keys_->epochs->current;
+  keys_ = build_keys(to_wall(env_.clock.now()));
+  const uint64_t current = keys_->epochs->current;
+  if (current != before) metrics_.inc(Counter::epoch_switches);
+  metrics_.epoch = current;
+  retire_epochs();
+  journal_commit(nullptr);  // the forgotten replay tags
+  arm_epoch_timer();
+}
+
+// Replay tags are kept for the epochs whose keys are held; a layer under an older epoch is
+// refused before its tag is looked at, so the older tags, and the keys, can go.
+void RelayState::retire_epochs() {
+  const EpochView& v = *keys_->epochs;
+  uint64_t below = v.current;
+  if (!v.keys.empty()) below = std::min(below, v.keys.begin()->first);
+  if (below <= retired_below_) return;
+  retired_below_ = below;
+  replay_.retire_epochs_before(below);
+  env_.journal.forget_replay_epochs_before(below);
+  env_.keys.wipe_before(below);
+}
+
+Result<crypto::Unwrapped> RelayState::unwrap_layer(const PacketBatch& b, ByteView packet,
+                                                   uint64_t& epoch, bool& pairwise_layer) {
+  const EpochView& v = *b.keys->epochs;
+  const auto e = v.epoch_of_parity(crypto::layer_epoch_parity(packet), b.wall);
+  if (!e) return Error::decryption_failed;  // the fixed epoch's parity is the other one
+  epoch = *e;
+  const crypto::KeyPair* own = v.key(*e);
+  const PairKeys* pair = b.peer != nullptr ? b.keys->pair(*b.peer, *e) : nullptr;
+  if (own == nullptr && pair == nullptr) {
+    return *e < v.current ? Error::epoch_expired : Error::decryption_failed;
+  }
+  Result<crypto::Unwrapped> layer = Error::decryption_failed;
+  if (pair != nullptr && !b.onion_first) {
+    layer = crypto::unwrap_pairwise(packet, pair->recv);
+    pairwise_layer = layer.ok();
+  }
+  if (!layer && own != nullptr) layer = crypto::unwrap_onion(packet, *own);
+  if (!layer && pair != nullptr && b.onion_first) {
+    layer = crypto::unwrap_pairwise(packet, pair->recv);
+    pairwise_layer = layer.ok();
+  }
+  return layer;
+}
+
+}  // namespace veil::relay

@@ -1,0 +1,153 @@
+// Epochs in process: relays switch keys on the schedule under traffic and lose nothing; a layer
+// names its epoch, so a sender whose clock runs ahead still gets through; a packet of a wiped epoch
+// is refused and counted; the replay cache is kept per epoch and dropped with its key; a relay
+// with no key for the current epoch does not start.
+#include <boost/test/unit_test.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "crypto/packet_layer.h"
+#include "proxy/relay/core/link_frame.h"
+#include "support.h"
+
+namespace veil::relay_test {
+namespace {
+
+constexpr Micros kSecond = 1'000'000;
+constexpr Micros kLength = 60 * kSecond;
+constexpr Micros kOverlap = 20 * kSecond;
+
+// Epoch 0 began one second before the world's clock start.
+relay::EpochTiming timing(const sim::InProcessWorld& w, Micros ahead = 0) {
+  return relay::EpochTiming{w.clock.wall_us() - kSecond - ahead, kLength, kOverlap, 0};
+}
+
+// Epoch k of timing(w) starts at clock time k * kLength. Advances `w` to `into` µs after that.
+void advance_to(sim::InProcessWorld& w, uint64_t e, Micros into) {
+  const Micros target = static_cast<Micros>(e) * kLength + into;
+  BOOST_REQUIRE(target >= w.clock.now());
+  w.advance(target - w.clock.now());
+}
+
+unsigned parity_of(const SeenFrame& f) {
+  return crypto::layer_epoch_parity(ByteView(f.body).subspan(relay::kLinkHeaderSize));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(epoch)
+
+BOOST_AUTO_TEST_CASE(relays_switch_epochs_under_traffic_and_nothing_is_lost) {
+  sim::InProcessWorld w;
+  declare_world(w, true, {}, [](relay::RelayConfig& c) {
+    c.mix.strategy = relay::MixConfig::Strategy::poisson;
+    c.mix.mean_delay = kSecond;  // some packets sit in the mix across each switch
+  });
+  w.use_epochs(timing(w), 6);
+  Wire wire;
+  wire.watch(w);  // the link mix-1 -> relay-beta
+  w.start();
+  uint64_t n = 0;
+  // Three switches (into epochs 1, 2, 3), with a burst in the last second before each.
+  for (uint64_t e = 0; e < 3; ++e) {
+    advance_to(w, e, kLength - kSecond);
+    std::vector<relay::Submission> burst;
+    for (int i = 0; i < 20; ++i) burst.push_back(message_to_beta(w, ++n));
+    w.submitter(kAlpha).send_all(burst);
+    w.advance(kSecond / 2);
+    w.submitter(kAlpha).send(message_to_beta(w, ++n));
+    w.advance(kSecond);  // across the switch
+  }
+  w.advance(kOverlap - 2 * kSecond);  // within the overlap of epoch 3: the stragglers land
+  BOOST_TEST(w.submitter(kAlpha).accepted() == n);
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == n);
+  for (const std::string r : {kAlpha, kMix, kBeta}) {
+    BOOST_TEST_CONTEXT(r) {
+      BOOST_TEST(w.counter(r, Counter::epoch_switches) == 3u);
+      BOOST_TEST(w.relay(r).metrics().epoch == 3u);
+      BOOST_TEST(w.counter(r, Counter::packets_dropped_epoch) == 0u);
+      BOOST_TEST(w.counter(r, Counter::packets_dropped_auth) == 0u);
+    }
+  }
+  // Some packets under an epoch's key reached relay-beta after that epoch ended (the overlap
+  // carried them), and packets of every epoch 0..2 went over the link.
+  std::size_t late = 0;
+  std::set<unsigned> parities;
+  for (const SeenFrame& f : wire.packets()) {
+    parities.insert(parity_of(f));
+    const auto epoch_at_send = static_cast<uint64_t>(f.at / kLength);
+    if (parity_of(f) != (epoch_at_send & 1)) ++late;
+  }
+  BOOST_TEST(parities.size() == 2u);
+  BOOST_TEST(late > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_packet_of_a_wiped_epoch_is_refused_and_counted) {
+  TestJournal beta_journal;
+  sim::InProcessWorld w;
+  declare_world(w, false, {}, {}, {}, 4, nullptr, &beta_journal);
+  w.use_epochs(timing(w), 4);
+  Wire wire;
+  wire.watch(w);
+  w.start();
+  w.submitter(kAlpha).send(message_to_beta(w, 1));
+  w.settle();
+  BOOST_REQUIRE(w.deliver(kBeta).deliveries().size() == 1u);
+  const Bytes seen = wire.packets().at(0).body;
+  BOOST_TEST(beta_journal.tags.count(0) == 1u);
+
+  Attacker attacker(w, kAlpha);
+  attacker.send(seen);  // the same epoch: the replay cache has it
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::packets_dropped_replay) == 1u);
+
+  advance_to(w, 1, kOverlap - kSecond);  // epoch 1, still inside the overlap
+  attacker.send(seen);
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::packets_dropped_replay) == 2u);
+  BOOST_TEST(beta_journal.tags.count(0) == 1u);
+
+  advance_to(w, 1, kOverlap + kSecond);  // epoch 0's key and tags are gone
+  BOOST_TEST(beta_journal.tags.count(0) == 0u);
+  attacker.send(seen);
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::packets_dropped_epoch) == 1u);
+  BOOST_TEST(w.counter(kBeta, Counter::packets_dropped_replay) == 2u);
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 1u);
+  attacker.stream->close();
+  w.settle();
+}
+
+BOOST_AUTO_TEST_CASE(a_sender_ahead_in_the_next_epoch_gets_through_in_the_second_half) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.use_epochs(timing(w), 4);
+  // relay-alpha's clock runs 40 s ahead: it is in epoch 1 while relay-beta is 40..60 s into epoch 0.
+  w.node(kAlpha).config.epoch_timing = timing(w, 40 * kSecond);
+  Wire wire;
+  wire.watch(w);
+  w.start();
+  advance_to(w, 0, 45 * kSecond);
+  BOOST_TEST(w.relay(kAlpha).metrics().epoch == 1u);
+  BOOST_TEST(w.relay(kBeta).metrics().epoch == 0u);
+  w.submitter(kAlpha).send(message_to_beta(w, 1));
+  w.settle();
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 1u);
+  BOOST_REQUIRE(!wire.packets().empty());
+  BOOST_TEST(parity_of(wire.packets().back()) == 1u);
+  BOOST_TEST(w.counter(kBeta, Counter::packets_dropped_auth) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_relay_without_a_key_for_the_current_epoch_does_not_start) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.use_epochs(timing(w), 2);  // keys for epochs 0 and 1 only
+  w.start();
+  advance_to(w, 2, kSecond);
+  w.stop_relay(kBeta);
+  BOOST_CHECK_THROW(w.restart_relay(kBeta), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace veil::relay_test
