@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "bench/relay/tls_handshakes.h"
 #include "crypto/identity.h"
 #include "pipe.h"
 #include "proxy/relay/core/framed_stream.h"
@@ -466,6 +467,10 @@ BOOST_AUTO_TEST_CASE(close_when_flushed_sends_what_was_queued_then_close_notify)
   BOOST_TEST(in.ends == 1u);  // close_notify: the end, not an error
   BOOST_TEST(in.closes == 0u);
   BOOST_TEST(out.closes == 1u);
+  write(*in.s, as_bytes("an answer after the end"));  // TLS 1.3 allows it (half close)
+  w.pipe.run();
+  BOOST_TEST(in.closes == 0u);
+  BOOST_TEST(!in.s->closed());
   // The listener may still answer after the end... but the dialer is gone; it closes too.
   in.s->close();
   w.pipe.run();
@@ -488,6 +493,15 @@ BOOST_AUTO_TEST_CASE(close_drops_what_is_queued_and_runs_on_close_later) {
   BOOST_TEST(out.closes == 1u);
   BOOST_TEST(w.alpha.stats().handshakes_failed == 0u);  // our own close is no failure
   BOOST_TEST(w.clock.armed_timers() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_handshake_benchmark_completes_its_handshakes) {
+  const auto r = bench::measure_tls_handshakes(20);
+  BOOST_TEST(r.handshakes == 20u);
+  BOOST_TEST(r.server_seconds > 0);
+  BOOST_TEST(r.server_seconds < r.seconds);
+  BOOST_TEST_MESSAGE("TLS handshakes: " << r.per_second << "/s both ends, " << r.server_per_second
+                                        << "/s listener side");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
