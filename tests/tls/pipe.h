@@ -94,8 +94,9 @@ class Pipe {
   // Delivers reads, ends and close notices, and fires timers due now, until nothing is left.
   void run() {
     for (int guard = 0; guard < 100000; ++guard) {
-      const bool moved = dialer->step() | listener->step();
-      if (!moved && clock_.next_deadline() > clock_.now()) return;
+      const bool dialer_moved = dialer->step();
+      const bool listener_moved = listener->step();
+      if (!dialer_moved && !listener_moved && clock_.next_deadline() > clock_.now()) return;
       clock_.set(clock_.now());
     }
   }

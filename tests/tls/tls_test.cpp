@@ -142,6 +142,22 @@ BOOST_AUTO_TEST_CASE(both_ends_learn_the_directory_name_of_the_key_the_other_pro
   // No hello frame, nor anything else, was delivered on either side.
   BOOST_TEST(out.reads + in.reads == 0u);
 
+  // The other way: relay-beta dials relay-alpha.
+  Pipe back{w.clock};
+  End beta_out{w.beta.outbound(back.dialer, "relay-alpha")};
+  End alpha_in{w.alpha.inbound(back.listener)};
+  beta_out.start();
+  alpha_in.start();
+  write(*beta_out.s, as_bytes("from beta"));
+  back.run();
+  BOOST_REQUIRE(beta_out.s->peer());
+  BOOST_REQUIRE(alpha_in.s->peer());
+  BOOST_TEST(beta_out.s->peer()->name == "relay-alpha");
+  BOOST_TEST(alpha_in.s->peer()->name == "relay-beta");
+  BOOST_TEST(alpha_in.s->peer()->authenticated);
+  BOOST_TEST(std::string(alpha_in.data.begin(), alpha_in.data.end()) == "from beta");
+  BOOST_TEST(!alpha_in.data_before_peer);
+
   // The directory decides at each handshake: gamma's key under the name relay-alpha now.
   w.directory["relay-alpha"] = w.gamma_key.public_key();
   w.directory.erase("relay-gamma");
