@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, checks the include layering, builds Veil, and runs every test: unit
 # (crypto, mix, packets, config), the journal store, the in-process relay suite, the TLS link
-# suite, interop against libsignal-client, relay integration, privacy suite, a sanitizer (ASan+UBSan) pass, and a short timed run of every
-# fuzz target. Prints one closing line: "N passed, M failed".
+# suite, interop against libsignal-client, relay integration, privacy suite, a sanitizer
+# (ASan+UBSan) pass, and a short timed run of every fuzz target. Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${VEIL_FUZZ_SECONDS:-15}
