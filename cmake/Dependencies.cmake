@@ -9,6 +9,8 @@ pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.44)
 pkg_check_modules(TOMLPLUSPLUS REQUIRED IMPORTED_TARGET tomlplusplus>=3.3)
 # RocksDB (the relay's journal, proxy/relay/store/): Debian 12 ships 7.8.
 pkg_check_modules(ROCKSDB REQUIRED IMPORTED_TARGET rocksdb>=7.8)
+# OpenSSL 3 (TLS 1.3 peer links, proxy/relay/tls/): Debian 12 ships 3.0.
+pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl>=3.0)
 find_package(Protobuf REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)

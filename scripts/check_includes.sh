@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dependencies point down: base/ <- crypto/ <- proxy/relay/core/ <- the journal store, the libuv
-# back-end and tools; only the daemon, the simulation, tests and benchmarks use the journal store.
+# back-end, the TLS link security and tools; only the daemon, the simulation, tests and benchmarks
+# use the journal store. OpenSSL stays out of base/, crypto/ and core/ (the TLS library wraps it).
 #
 #   scripts/check_includes.sh [ROOT]     check the tree at ROOT (default: the current directory)
 #   scripts/check_includes.sh --self-test  prove on a scratch tree that every rule can fail
@@ -16,10 +17,11 @@
 #   never: globs no include may match, whether quoted or bracketed.
 RULES='
 # folder             | may                                                | never
-base/                | base/                                              | crypto/ proxy/ uv.h uv/* *.pb.h
-crypto/              | base/ crypto/ sealed_sender.pb.h                   | proxy/ uv.h uv/* relay.pb.h
-proxy/relay/core/    | base/ crypto/ proxy/relay/core/ relay.pb.h         | uv.h uv/* proxy/relay/uv/ proxy/sim/
+base/                | base/                                              | crypto/ proxy/ uv.h uv/* *.pb.h openssl/*
+crypto/              | base/ crypto/ sealed_sender.pb.h                   | proxy/ uv.h uv/* relay.pb.h openssl/*
+proxy/relay/core/    | base/ crypto/ proxy/relay/core/ relay.pb.h         | uv.h uv/* proxy/relay/uv/ proxy/sim/ openssl/*
 proxy/relay/store/   | base/ crypto/ proxy/relay/core/ proxy/relay/store/ | uv.h uv/*
+proxy/relay/tls/     | base/ crypto/ proxy/relay/core/ proxy/relay/tls/   | uv.h uv/*
 proxy/relay/uv/      | *                                                  | tests/ bench/ proxy/relay/store/
 proxy/relay/main.cpp | *                                                  | tests/ bench/
 proxy/sim/           | *                                                  | tests/ bench/
@@ -35,11 +37,12 @@ self_test() {
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/veil-includes.XXXXXX") || exit 2
   trap 'rm -rf "$tmp"' EXIT
   # A tiny tree in which every include is allowed, including each rule's edge cases.
-  mkdir -p "$tmp"/{base,crypto,proxy/relay/core,proxy/relay/store,proxy/relay/uv,proxy/sim,proxy/cli,tests/unit,bench}
+  mkdir -p "$tmp"/{base,crypto,proxy/relay/core,proxy/relay/store,proxy/relay/tls,proxy/relay/uv,proxy/sim,proxy/cli,tests/unit,bench}
   printf '#include <vector>\n#include <sodium.h>\n#include "base/bytes.h"\n' >"$tmp/base/bytes.h"
   printf '#include "base/bytes.h"\n#include "crypto/keys.h"\n#include "sealed_sender.pb.h"\n' >"$tmp/crypto/keys.cpp"
   printf '#include "crypto/keys.h"\n#include "relay.pb.h"\n#include "proxy/relay/core/mix.h"\n' >"$tmp/proxy/relay/core/mix.cpp"
   printf '#include <rocksdb/db.h>\n#include "crypto/keys.h"\n#include "proxy/relay/core/journal.h"\n#include "proxy/relay/store/journal.h"\n' >"$tmp/proxy/relay/store/journal.cpp"
+  printf '#include <openssl/ssl.h>\n#include "crypto/keys.h"\n#include "proxy/relay/core/mix.h"\n#include "proxy/relay/tls/tls.h"\n' >"$tmp/proxy/relay/tls/tls.cpp"
   printf '#include <uv.h>\n#include "proxy/relay/core/mix.h"\n' >"$tmp/proxy/relay/uv/loop.cpp"
   printf '#include <uv.h>\n#include "proxy/relay/uv/loop.h"\n#include "proxy/relay/store/journal.h"\n' >"$tmp/proxy/relay/main.cpp"
   printf '#include <uv.h>\n#include "proxy/relay/core/framing.h"\n#include "proxy/relay/store/journal.h"\n' >"$tmp/proxy/sim/socket.cpp"
@@ -73,6 +76,16 @@ self_test() {
     'proxy/relay/store/x.cpp|#include "relay.pb.h"'
     'proxy/relay/store/x.cpp|#include "tests/unit/test_support.h"'
     'proxy/relay/uv/x.cpp|#include "proxy/relay/store/journal.h"'
+    'base/x.cpp|#include <openssl/ssl.h>'
+    'crypto/x.cpp|#include <openssl/evp.h>'
+    'proxy/relay/core/x.h|#include <openssl/ssl.h>'
+    'proxy/relay/tls/x.cpp|#include <uv.h>'
+    'proxy/relay/tls/x.cpp|#include <uv/unix.h>'
+    'proxy/relay/tls/x.cpp|#include "proxy/relay/uv/loop.h"'
+    'proxy/relay/tls/x.cpp|#include "proxy/relay/store/journal.h"'
+    'proxy/relay/tls/x.cpp|#include "proxy/sim/fed_stream.h"'
+    'proxy/relay/tls/x.cpp|#include "relay.pb.h"'
+    'proxy/relay/tls/x.cpp|#include "tests/tls/pipe.h"'
     'proxy/cli/x.cpp|#include "proxy/relay/store/journal.h"'
     'crypto/x.cpp|#include "proxy/relay/store/journal.h"'
     'proxy/relay/x.h|#include <uv.h>'

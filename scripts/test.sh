@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, checks the include layering, builds Veil, and runs every test: unit
-# (crypto, mix, packets, config), the journal store, the in-process relay suite, interop against libsignal-client,
-# relay integration, privacy suite, a sanitizer (ASan+UBSan) pass, and a short timed run of every
-# fuzz target. Prints one closing line: "N passed, M failed".
+# (crypto, mix, packets, config), the journal store, the in-process relay suite, the TLS link
+# suite, interop against libsignal-client, relay integration, privacy suite, a sanitizer
+# (ASan+UBSan) pass, and a short timed run of every fuzz target. Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${VEIL_FUZZ_SECONDS:-15}
@@ -33,16 +33,16 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVEIL_WERROR=ON >/dev/nul
   cmake --build build -j"$jobs" >"$logs/build.log" 2>&1 ||
   { tail -50 "$logs/build.log"; echo "${passed} passed, $((failed + 1)) failed"; exit 1; }
 
-echo "== tests: lint, unit, journal store, in-process relay, interop, integration, privacy"
+echo "== tests: lint, unit, journal store, in-process relay, TLS link, interop, integration, privacy"
 (cd build && ctest -j1 --output-on-failure --timeout 300) 2>&1 | tee "$logs/ctest.log"
 count_ctest "$logs/ctest.log"
 
-echo "== sanitizers: ASan+UBSan build, unit, journal store, in-process relay and integration tests"
+echo "== sanitizers: ASan+UBSan build, unit, journal store, in-process relay, TLS link and integration tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVEIL_SANITIZE=ON -DVEIL_BENCH=OFF >/dev/null &&
   cmake --build build-asan -j"$jobs" >"$logs/build-asan.log" 2>&1 || { tail -50 "$logs/build-asan.log"; failed=$((failed + 1)); }
 if [ -x build-asan/tests/veil_unit_tests ]; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-     ctest -j1 --output-on-failure --timeout 600 -R '^(unit|store|relay|integration)\.') 2>&1 | tee "$logs/ctest-asan.log"
+     ctest -j1 --output-on-failure --timeout 600 -R '^(unit|store|relay|tls|integration)\.') 2>&1 | tee "$logs/ctest-asan.log"
   count_ctest "$logs/ctest-asan.log"
 fi
 

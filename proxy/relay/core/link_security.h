@@ -5,7 +5,7 @@
 // FramedStream (length-prefixed frames) → link frames (core/link_frame.h). The relay reaches a
 // peer only through the FramedStream built on the SecureStream, so nothing can bypass the slot.
 // NullSecurity is the unauthenticated link: the dialer names itself in a hello frame and the
-// listener believes it. An authenticated implementation (TLS) replaces it behind this interface.
+// listener believes it. TlsSecurity (proxy/relay/tls/) is the authenticated implementation.
 #pragma once
 
 #include <memory>
