@@ -33,6 +33,27 @@ int64_t now_s() {
                  (detail.empty() ? std::string(error_message(e)) : detail));
 }
 
+// The file at `path` as text; unreadable or oversized files are refused with a reason code.
+std::string read_text(const std::string& path) {
+  try {
+    Bytes b = read_file(path);
+    std::string text(b.begin(), b.end());
+    wipe(b);  // it may be a key
+    return text;
+  } catch (const CliError&) {
+    refuse(path, Error::io_error, "cannot read it, or it is larger than 64 MiB");
+  }
+}
+
+// write_file with a reason code on failure.
+void write_text(const std::string& path, std::string_view text, bool secret = false) {
+  try {
+    write_file(path, as_bytes(text), secret);
+  } catch (const CliError&) {
+    refuse(path, Error::io_error, "cannot write it");
+  }
+}
+
 r::EpochSchedule schedule_of(int64_t genesis, int64_t length) {
   const r::EpochSchedule s{genesis, length};
   if (r::validate(s) != Error::ok) {
@@ -44,9 +65,7 @@ r::EpochSchedule schedule_of(int64_t genesis, int64_t length) {
 
 // "<tag> <hex>\n" as the authority key files hold it.
 Bytes tagged_hex(const std::string& path, std::string_view tag, std::size_t size) {
-  Bytes raw = read_file(path);
-  std::string text(raw.begin(), raw.end());
-  wipe(raw);
+  std::string text = read_text(path);
   const std::string prefix = std::string(tag) + " ";
   std::optional<Bytes> b;
   if (text.starts_with(prefix)) {
@@ -73,7 +92,6 @@ c::IdentityPublicKey read_authority_public(const std::string& path) {
   return *c::IdentityPublicKey::parse(tagged_hex(path, kAuthorityKeyTag, c::kIdentityKeySize));
 }
 
-std::string text_of(const Bytes& b) { return std::string(b.begin(), b.end()); }
 
 void cmd_relay_keys(CLI::App& app) {
   auto* group = app.add_subcommand("relay-keys", "a relay's key directory and its signed descriptor");
@@ -141,7 +159,7 @@ void cmd_relay_keys(CLI::App& app) {
     }
     auto text = r::sign_descriptor(d, id->key, &detail);
     if (!text) refuse("descriptor", text.error(), detail);
-    write_file(desc->out, as_bytes(*text));
+    write_text(desc->out, *text);
   });
 
   struct Wipe { std::string dir; uint64_t before = 0; };
@@ -191,10 +209,10 @@ void cmd_directory(CLI::App& app) {
   ck->callback([kg] {
     const c::IdentityKey key = c::IdentityKey::generate(system_rng());
     std::string priv = std::string(kAuthoritySeedTag) + " " + to_hex(key.seed()) + "\n";
-    write_file(kg->priv, as_bytes(priv), true);
+    write_text(kg->priv, priv, true);
     wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(priv.data()), priv.size()));
     const std::string pub = std::string(kAuthorityKeyTag) + " " + to_hex(key.public_key().raw()) + "\n";
-    write_file(kg->pub, as_bytes(pub));
+    write_text(kg->pub, pub);
   });
 
   struct Sign {
@@ -226,17 +244,17 @@ void cmd_directory(CLI::App& app) {
     const c::IdentityKey key = read_authority_key(s->key);
     std::string detail;
     if (add_to->count() > 0) {
-      auto text = r::add_signature(text_of(read_file(s->add_to)), key, &detail);
+      auto text = r::add_signature(read_text(s->add_to), key, &detail);
       if (!text) refuse("directory", text.error(), detail);
-      write_file(s->out, as_bytes(*text));
+      write_text(s->out, *text);
       return;
     }
     bool missing = s->descriptors.empty() || s->valid_for <= 0;
     for (const CLI::Option* o : needed) missing = missing || o->count() == 0;
     if (missing) {
-      throw CliError(
-          "directory sign: a new directory needs DESCRIPTORS, --network, --serial, --genesis, "
-          "--epoch-length and --valid-for > 0 (or --add-to DIRECTORY)");
+      refuse("directory sign", Error::invalid_argument,
+             "a new directory needs DESCRIPTORS, --network, --serial, --genesis, --epoch-length "
+             "and --valid-for > 0 (or --add-to DIRECTORY)");
     }
     r::DirectoryContents contents;
     contents.network = s->network;
@@ -248,10 +266,10 @@ void cmd_directory(CLI::App& app) {
       refuse("--valid-after/--valid-for", Error::invalid_argument, "validity ends after 9999-12-31");
     }
     contents.valid_until_unix_s = contents.valid_after_unix_s + s->valid_for;
-    for (const std::string& path : s->descriptors) contents.descriptors.push_back(text_of(read_file(path)));
+    for (const std::string& path : s->descriptors) contents.descriptors.push_back(read_text(path));
     auto text = r::create_directory(contents, key, &detail);
     if (!text) refuse("directory", text.error(), detail);
-    write_file(s->out, as_bytes(*text));
+    write_text(s->out, *text);
   });
 
   struct Verify {
@@ -271,7 +289,7 @@ void cmd_directory(CLI::App& app) {
     for (const std::string& path : v->authorities) keys.push_back(read_authority_public(path));
     const int64_t now = v->now.value_or(now_s());
     std::string detail;
-    auto d = r::verify_directory(text_of(read_file(v->file)), keys, v->threshold, now, &detail);
+    auto d = r::verify_directory(read_text(v->file), keys, v->threshold, now, &detail);
     if (!d) refuse("directory", d.error(), detail);
     std::set<c::IdentityPublicKey> distinct(keys.begin(), keys.end());
     print_summary(*d, distinct.size(), v->threshold, now);

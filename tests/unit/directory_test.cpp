@@ -174,6 +174,10 @@ BOOST_AUTO_TEST_CASE(validity_window) {
   c = w.contents();
   c.schedule.length_s = 30;
   BOOST_TEST(create_directory(c, w.a).error() == Error::invalid_argument);
+  // A network name that is not UTF-8 is refused before the body is written.
+  c = w.contents();
+  c.network = "net\xff";
+  BOOST_TEST(create_directory(c, w.a).error() == Error::malformed);
 }
 
 BOOST_AUTO_TEST_CASE(duplicates_are_refused) {

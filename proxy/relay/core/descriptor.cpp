@@ -68,24 +68,18 @@ nlohmann::ordered_json body_json(const Descriptor& d) {
                        {"epoch_keys", std::move(keys)}});
 }
 
-std::optional<std::vector<std::string>> get_strings(const json& v, std::string_view key,
-                                                    std::size_t max, std::string* why) {
+// body[key] as an array of at most `max` strings.
+Result<std::vector<std::string>> get_strings(const json& v, std::string_view key, std::size_t max,
+                                             std::string* why) {
   const json& a = v.at(key);
   const std::string path = "body." + std::string(key);
-  if (!a.is_array()) {
-    refuse(why, Error::malformed, path + ": not an array");
-    return std::nullopt;
-  }
+  if (!a.is_array()) return refuse(why, Error::malformed, path + ": not an array");
   if (a.size() > max) {
-    refuse(why, Error::too_large, path + ": more than " + std::to_string(max) + " entries");
-    return std::nullopt;
+    return refuse(why, Error::too_large, path + ": more than " + std::to_string(max) + " entries");
   }
   std::vector<std::string> out;
   for (const json& e : a) {
-    if (!e.is_string()) {
-      refuse(why, Error::malformed, path + ": an entry is not a string");
-      return std::nullopt;
-    }
+    if (!e.is_string()) return refuse(why, Error::malformed, path + ": an entry is not a string");
     out.push_back(e.get<std::string>());
   }
   return out;
@@ -122,22 +116,11 @@ Result<Descriptor> parse_body(std::string_view body, std::string* why) {
   auto id = signed_json::get_hex(*v, "body", "identity_key", crypto::kIdentityKeySize, why);
   if (!id) return Error::malformed;
   d.identity_key = *crypto::IdentityPublicKey::parse(*id);
-  std::string bound_why;
-  auto addresses = get_strings(*v, "addresses", kMaxAddresses, &bound_why);
-  if (!addresses) {
-    if (why != nullptr) *why = bound_why;
-    return v->at("addresses").is_array() && v->at("addresses").size() > kMaxAddresses
-               ? Error::too_large
-               : Error::malformed;
-  }
+  auto addresses = get_strings(*v, "addresses", kMaxAddresses, why);
+  if (!addresses) return addresses.error();
   d.addresses = std::move(*addresses);
-  auto providers = get_strings(*v, "providers", kMaxProviders, &bound_why);
-  if (!providers) {
-    if (why != nullptr) *why = bound_why;
-    return v->at("providers").is_array() && v->at("providers").size() > kMaxProviders
-               ? Error::too_large
-               : Error::malformed;
-  }
+  auto providers = get_strings(*v, "providers", kMaxProviders, why);
+  if (!providers) return providers.error();
   d.providers = std::move(*providers);
   auto published = signed_json::get_uint(*v, "body", "published", kMaxUnixS, why);
   if (!published) return Error::malformed;

@@ -228,6 +228,11 @@ const Descriptor* Directory::find(const crypto::IdentityPublicKey& key) const {
 
 Result<std::string> create_directory(const DirectoryContents& c, const crypto::IdentityKey& authority,
                                      std::string* detail) {
+  // Checked before the body is written: writing would replace bytes that are not UTF-8.
+  if (!valid_name(c.network)) {
+    return refuse(detail, Error::malformed,
+                  "network: must be 1..255 bytes of UTF-8 without control characters");
+  }
   if (c.descriptors.size() > kMaxRelays) {
     return refuse(detail, Error::too_large, "more than " + std::to_string(kMaxRelays) + " relays");
   }
