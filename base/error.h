@@ -1,6 +1,7 @@
 // The one error vocabulary of Veil: reason codes with stable names and readable messages.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -8,7 +9,10 @@
 namespace veil {
 
 // X(name, message). Cryptographic failures all surface as `decryption_failed` so that a caller
-// outside learns nothing about which check failed (no oracle).
+// outside learns nothing about which check failed (no oracle). New codes go at the end (the
+// numbers index the relay's per-reason counters, at most 32 codes: proxy/relay/core/metrics.h).
+// The codes after `internal` are those of signed descriptors and directories and of a relay's key
+// directory (docs/directory.md).
 #define VEIL_ERRORS(X)                                                                          \
   X(ok, "ok")                                                                                   \
   X(malformed, "input is malformed")                                                            \
@@ -33,13 +37,29 @@ namespace veil {
   X(unavailable, "relay cannot write its journal; nothing was accepted, retry later")           \
   X(draining, "relay is shutting down; retry later")                                            \
   X(epoch_expired, "layer is under an epoch key this relay no longer holds")                    \
-  X(internal, "internal error")
+  X(internal, "internal error")                                                                 \
+  X(bad_signature, "signature does not verify under its key")                                   \
+  X(insufficient_signatures, "fewer valid directory authority signatures than the threshold")   \
+  X(not_yet_valid, "not valid yet at this time")                                                \
+  X(expired, "no longer valid at this time")                                                    \
+  X(duplicate_entry, "a relay name, identity key or address is listed twice")                   \
+  X(missing_epoch_keys, "epoch public keys do not cover the validity period")                   \
+  X(insecure_permissions, "group or others may access it, or another user owns it")             \
+  X(already_exists, "it already exists")                                                        \
+  X(io_error, "a file could not be read or written")
 
 enum class Error : int {
 #define VEIL_ERROR_ENUM(name, msg) name,
   VEIL_ERRORS(VEIL_ERROR_ENUM)
 #undef VEIL_ERROR_ENUM
 };
+
+// How many codes there are (they are dense from 0).
+inline constexpr std::size_t kErrorCount = 0
+#define VEIL_ERROR_COUNT(name, msg) +1
+    VEIL_ERRORS(VEIL_ERROR_COUNT)
+#undef VEIL_ERROR_COUNT
+    ;
 
 // Stable reason code, e.g. "decryption_failed".
 std::string_view error_name(Error e) noexcept;

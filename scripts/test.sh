@@ -37,12 +37,12 @@ echo "== tests: lint, unit, journal store, in-process relay, TLS link, interop, 
 (cd build && ctest -j1 --output-on-failure --timeout 300) 2>&1 | tee "$logs/ctest.log"
 count_ctest "$logs/ctest.log"
 
-echo "== sanitizers: ASan+UBSan build, unit, journal store, in-process relay, TLS link and integration tests"
+echo "== sanitizers: ASan+UBSan build, unit, journal store, in-process relay, TLS link, CLI and integration tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DVEIL_SANITIZE=ON -DVEIL_BENCH=OFF >/dev/null &&
   cmake --build build-asan -j"$jobs" >"$logs/build-asan.log" 2>&1 || { tail -50 "$logs/build-asan.log"; failed=$((failed + 1)); }
 if [ -x build-asan/tests/veil_unit_tests ]; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-     ctest -j1 --output-on-failure --timeout 600 -R '^(unit|store|relay|tls|integration)\.') 2>&1 | tee "$logs/ctest-asan.log"
+     ctest -j1 --output-on-failure --timeout 600 -R '^(unit|store|relay|tls|cli|integration)\.') 2>&1 | tee "$logs/ctest-asan.log"
   count_ctest "$logs/ctest-asan.log"
 fi
 

@@ -282,6 +282,7 @@ void register_commands(CLI::App& app) {
   cmd_seal_multi(app);
   cmd_fanout(app);
   cmd_inspect(app);
+  register_directory_commands(app);
 }
 
 }  // namespace veil::cli

@@ -11,7 +11,9 @@
 #include "crypto/sealed_sender_v1.h"
 #include "crypto/sealed_sender_v2.h"
 #include "crypto/service_id.h"
+#include "fuzz_directory_world.h"
 #include "fuzz_world.h"
+#include "proxy/relay/core/directory.h"
 
 namespace fs = std::filesystem;
 using namespace veil;
@@ -159,6 +161,43 @@ int main(int argc, char** argv) {
         must(wrap_packet(pair1, HopCommand::drop, {}, 512, prng)));
     put("fuzz_packet_unwrap", "pairwise_forward_512",
         must(wrap_packet(pair2, HopCommand::deliver, payload, 512, prng)));
+  }
+
+  // Descriptors of three relays and directories over them, signed by the fixed authorities.
+  {
+    fuzz::DirectoryWorld& dw = fuzz::directory_world();
+    const relay::EpochSchedule schedule{fuzz::kDirectoryGenesisS, fuzz::kDirectoryEpochS};
+    const uint64_t first = *relay::epoch_at_s(schedule, fuzz::kDirectoryNowS - 1000);
+    struct Spec { std::string name, address; std::vector<std::string> providers; };
+    const Spec specs[] = {{"mix-1", "10.0.0.1:7000", {}},
+                          {"mix-2", "[2001:db8::2]:7000", {}},
+                          {"prov-a", "10.0.0.3:7000", {"alice.example"}}};
+    relay::DirectoryContents contents;
+    contents.network = "fuzznet";
+    contents.serial = 1;
+    contents.valid_after_unix_s = fuzz::kDirectoryNowS - 1000;
+    contents.valid_until_unix_s = fuzz::kDirectoryNowS + 7200;
+    contents.schedule = schedule;
+    for (const Spec& spec : specs) {
+      const IdentityKey id = IdentityKey::generate(dw.rng);
+      relay::Descriptor d;
+      d.name = spec.name;
+      d.identity_key = id.public_key();
+      d.addresses = {spec.address};
+      d.providers = spec.providers;
+      d.published_unix_s = fuzz::kDirectoryNowS - 2000;
+      for (uint64_t n = first; n < first + 4; ++n) d.epoch_keys.push_back({n, KeyPair::generate(dw.rng).pub});
+      const std::string text = must(relay::sign_descriptor(d, id));
+      put("fuzz_descriptor", spec.name, as_bytes(text));
+      contents.descriptors.push_back(text);
+    }
+    const std::string by_a = must(relay::create_directory(contents, dw.authority_a));
+    put("fuzz_directory", "signed_by_a", as_bytes(by_a));
+    put("fuzz_directory", "signed_by_a_and_b", as_bytes(must(relay::add_signature(by_a, dw.authority_b))));
+    contents.descriptors.resize(1);
+    contents.serial = 2;
+    put("fuzz_directory", "one_relay_by_b",
+        as_bytes(must(relay::create_directory(contents, dw.authority_b))));
   }
 
   std::cout << "seeds written to " << g_root << "\n";

@@ -86,7 +86,7 @@ class Histogram {
 
 struct Metrics {
   std::array<uint64_t, static_cast<int>(Counter::count_)> counters{};
-  std::array<uint64_t, 32> rejected_by_reason{};  // indexed by veil::Error (fewer than 32 codes)
+  std::array<uint64_t, kErrorCount> rejected_by_reason{};  // indexed by veil::Error
   Histogram pool_size;           // mix pool size seen at each release
   Histogram relay_latency_us;    // time a packet spent inside this relay (arrival -> sent)
   Histogram loop_latency_us;
