@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -16,7 +17,9 @@
 
 #include "base/check.h"
 #include "proxy/relay/core/relay.h"
+#include "proxy/relay/core/relay_keys.h"
 #include "proxy/relay/store/rocks_journal.h"
+#include "proxy/relay/tls/tls_security.h"
 #include "proxy/relay/uv/uv_clock.h"
 #include "proxy/relay/uv/uv_executor.h"
 #include "proxy/relay/uv/uv_transport.h"
@@ -26,13 +29,36 @@ namespace {
 using namespace veil;
 using namespace veil::relay;
 
-crypto::KeyPair load_key(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  Bytes raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto key = crypto::PrivateKey::parse(raw);
-  wipe(raw);
-  if (!key) throw std::runtime_error("epoch_key_file " + path + ": not a 32-byte private key");
-  return crypto::KeyPair::from_private(std::move(*key));
+// Epoch keys made ahead of the current epoch, ready for `veil relay-keys descriptor` to publish.
+constexpr uint64_t kEpochKeysAhead = 24;
+
+int64_t now_unix_s() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// The link-security slot: TLS 1.3 pinned to the directory's identity keys, or, when the config
+// says so explicitly, plain links whose dialer names itself.
+std::unique_ptr<LinkSecurity> make_security(const RelayConfig& config, const crypto::IdentityKey& identity,
+                                            Clock& clock) {
+  if (config.plain_links) {
+    std::fprintf(stderr,
+                 "veil-relay: WARNING: plain peer links (plain_links = true): anyone who can reach "
+                 "the peer port can claim to be a relay, and link observers see the packets\n");
+    return std::make_unique<NullSecurity>(config.name);
+  }
+  auto peers = std::make_shared<const std::vector<PeerConfig>>(config.directory);
+  TlsPeers lookups;
+  lookups.key_of = [peers](const std::string& name) -> std::optional<crypto::IdentityPublicKey> {
+    for (const PeerConfig& p : *peers) {
+      if (p.name == name) return p.identity;
+    }
+    return std::nullopt;
+  };
+  lookups.name_of = [peers](const crypto::IdentityPublicKey& key) -> std::optional<std::string> {
+    for (const PeerConfig& p : *peers) {
+      if (p.identity == key) return p.name;
+    }
+    return std::nullopt;
+  };
+  return std::make_unique<TlsSecurity>(identity, clock, config.link_handshake_timeout, std::move(lookups));
 }
 
 // libuv sizes its worker pool from UV_THREADPOOL_SIZE when the first work item is queued. The
@@ -89,6 +115,21 @@ void event(const char* name) {
   std::fflush(stdout);
 }
 
+// Keys for `epoch` and the kEpochKeysAhead - 1 after it, made where missing.
+void make_keys_ahead(uint64_t epoch, const std::string& key_dir, Rng& rng) {
+  std::string why;
+  if (ensure_epoch_keys(key_dir, epoch, epoch + kEpochKeysAhead, rng, &why) != Error::ok) {
+    std::fprintf(stderr, "veil-relay: key_dir: cannot make epoch keys ahead: %s\n", why.c_str());
+  }
+}
+
+// An epoch switch: said on stdout, and keys made ahead for the epochs to come.
+void on_epoch(uint64_t epoch, const std::string& key_dir, Rng& rng) {
+  std::printf("{\"event\":\"epoch\",\"epoch\":%llu}\n", static_cast<unsigned long long>(epoch));
+  std::fflush(stdout);
+  make_keys_ahead(epoch, key_dir, rng);
+}
+
 // SIGTERM or SIGINT: drain (stop taking work, let the pool leave on schedule, keep the rest in
 // the journal), then exit 0. A second signal stops at once: what the journal committed is safe,
 // as after a crash.
@@ -126,15 +167,19 @@ std::unique_ptr<Journal> open_journal(const RelayConfig& config, Clock& clock, E
 }
 
 int run(const std::string& config_path) {
-  RelayConfig config = load_config(config_path);
-  MemoryEpochKeys keys;  // the config's one key, for its fixed epoch
-  keys.add(config.epoch, load_key(config.epoch_key_file));
+  RelayConfig config = load_config(config_path, now_unix_s());
+  std::string why;
+  auto identity = load_relay_identity(config.key_dir, &why);
+  if (!identity) throw std::runtime_error("key_dir: " + why);
+  KeyDirEpochKeys keys(config.key_dir);
+  const std::string key_dir = config.key_dir;
+  const bool plain = config.plain_links;
   size_crypto_workers(config.crypto_workers);
   uv_loop_t* loop = uv_default_loop();
   UvClock clock(loop);
   UvExecutor executor(loop);
   UvTransport transport(loop);
-  NullSecurity security(config.name);
+  std::unique_ptr<LinkSecurity> security = make_security(config, identity->key, clock);
   FastRng rng;  // seeded from the system CSPRNG; the loop thread is its only user
   const std::string metrics_file = config.metrics_file;
   const Micros metrics_period = std::max<Micros>(config.metrics_interval, 10'000);
@@ -143,7 +188,9 @@ int run(const std::string& config_path) {
   int status = 0;
   {
     std::unique_ptr<Journal> journal = open_journal(config, clock, executor);
-    Relay relay(std::move(config), RelayEnv{clock, executor, transport, security, *journal, rng, keys});
+    Relay relay(std::move(config), RelayEnv{clock, executor, transport, *security, *journal, rng, keys});
+    relay.on_epoch([&](uint64_t e) { on_epoch(e, key_dir, rng); });
+    make_keys_ahead(relay.epoch(), key_dir, rng);
     relay.start();
     std::unique_ptr<Timer> metrics_timer;
     metrics_timer = clock.timer([&] {
@@ -168,8 +215,9 @@ int run(const std::string& config_path) {
     const Metrics& m = relay.metrics();
     std::printf(
         "{\"event\":\"ready\",\"peer_port\":%u,\"submit_port\":%u,\"journal\":%s,"
-        "\"packets_recovered\":%llu,\"deliveries_recovered\":%llu}\n",
+        "\"links\":\"%s\",\"epoch\":%llu,\"packets_recovered\":%llu,\"deliveries_recovered\":%llu}\n",
         relay.peer_port(), relay.submit_port(), journal_dir.empty() ? "null" : "\"rocksdb\"",
+        plain ? "plain" : "tls", static_cast<unsigned long long>(relay.epoch()),
         static_cast<unsigned long long>(m.get(Counter::packets_recovered)),
         static_cast<unsigned long long>(m.get(Counter::deliveries_recovered)));
     std::fflush(stdout);
@@ -194,7 +242,7 @@ int main(int argc, char** argv) {
                "not; opens no socket");
   CLI11_PARSE(app, argc, argv);
   if (check_only) {
-    const std::vector<std::string> problems = check_config_file(config_path);
+    const std::vector<std::string> problems = check_config_file(config_path, now_unix_s());
     for (const std::string& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
     if (problems.empty()) std::printf("config ok: %s\n", config_path.c_str());
     return problems.empty() ? 0 : 1;

@@ -183,7 +183,8 @@ Deployment::Deployment(const Spec& spec, const std::string& tag)
   }
   nodes_.push_back(make_node(kBeta, kBetaProvider, rng));
   for (auto& n : nodes_) {
-    n.settings = spec.common;
+    n.settings = {{"plain_links", spec.plain_links}};
+    n.settings.merge_patch(spec.common);
     n.settings.merge_patch(n.name == kAlpha ? spec.alpha : n.name == kBeta ? spec.beta : spec.mix);
   }
   for (const auto& a : beta.accounts) node(kBeta).recipients[a.uuid] = to_hex(a.access_key);

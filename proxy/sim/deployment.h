@@ -102,6 +102,10 @@ struct Spec {
   nlohmann::json mix = nlohmann::json::object();
   std::size_t alpha_users = 4;
   std::size_t beta_users = 6;
+  // Peer links in plain TCP (plain_links = true) so that taps read, tamper with and replay packet
+  // frames: the packet layer's own guarantees under an attacker on the link. false: TLS links,
+  // whose taps see TLS records only.
+  bool plain_links = true;
   // Accounts, keys and sealing draw from SeededRng(seed); without a seed, from a random one.
   std::optional<uint64_t> seed;
   // start() (all relays) also waits until every relay's peer links are up and stay up for a

@@ -170,7 +170,7 @@ void InProcessWorld::start() {
     p.id = n->config.id;
     p.host = n->config.peer_listen.host;
     p.port = n->config.peer_listen.port;
-    p.epoch_key = n->epoch_key->pub;
+    if (n->epoch_keys.empty()) p.epoch_keys.emplace(n->config.epoch, n->epoch_key->pub);
     for (const auto& [e, k] : n->epoch_keys) p.epoch_keys.emplace(e, k->pub);
     if (!n->provider.empty()) p.providers = {n->provider};
     directory.push_back(p);

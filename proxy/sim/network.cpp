@@ -10,11 +10,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "proxy/relay/core/config.h"
+#include "proxy/relay/core/descriptor.h"
+#include "proxy/relay/core/directory.h"
+#include "proxy/relay/core/relay_keys.h"
 #include "proxy/sim/socket.h"
 
 extern char** environ;
@@ -35,15 +39,100 @@ RelayNode make_node(const std::string& name, const std::string& provider, Rng& r
   return n;
 }
 
+namespace {
+
+template <class T>
+T must(Result<T> r, const std::string& what, const std::string& detail) {
+  if (!r) throw std::runtime_error(what + ": " + std::string(error_name(r.error())) + ": " + detail);
+  return std::move(*r);
+}
+
+void must(Error e, const std::string& what, const std::string& detail) {
+  if (e != Error::ok) throw std::runtime_error(what + ": " + std::string(error_name(e)) + ": " + detail);
+}
+
+std::filesystem::path key_dir(const std::filesystem::path& dir, const std::string& name) {
+  return dir / (name + ".keys");
+}
+
+}  // namespace
+
+void write_directory(const std::vector<RelayNode>& all, const std::filesystem::path& dir,
+                     const DirectoryOptions& o) {
+  SystemRng rng;
+  std::string why;
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const relay::EpochSchedule schedule{o.genesis_unix_s != 0 ? o.genesis_unix_s : now - 60,
+                                      o.epoch_length_s};
+  const int64_t valid_after = now - 60;
+  const int64_t valid_until = valid_after + o.valid_for_s;
+  const auto epoch_of = [&](int64_t t) {
+    return t < schedule.genesis_unix_s ? uint64_t{0}
+                                       : static_cast<uint64_t>((t - schedule.genesis_unix_s) / schedule.length_s);
+  };
+  for (const RelayNode& n : all) {
+    const std::string kd = key_dir(dir, n.name).string();
+    std::filesystem::remove_all(kd);
+    must(relay::init_relay_keys(kd, n.name, rng, &why), kd, why);
+    must(relay::store_epoch_key(kd, epoch_of(now), n.epoch_key->priv, &why), kd, why);
+    must(relay::ensure_epoch_keys(kd, epoch_of(valid_after), epoch_of(valid_until - 1) + 1, rng, &why), kd, why);
+  }
+  nlohmann::json net;
+  net["genesis_unix_s"] = schedule.genesis_unix_s;
+  net["epoch_length_s"] = schedule.length_s;
+  net["valid_after_unix_s"] = valid_after;
+  net["valid_until_unix_s"] = valid_until;
+  net["threshold"] = o.threshold;
+  net["authorities"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < std::max<std::size_t>(o.authorities, 1); ++i) {
+    const crypto::IdentityKey k = crypto::IdentityKey::generate(rng);
+    net["authorities"].push_back({{"key", to_hex(k.public_key().raw())}, {"seed", to_hex(k.seed())}});
+  }
+  std::ofstream(dir / "network.json") << net.dump(2) << "\n";
+  std::ofstream(dir / "directory.json") << sign_directory(all, dir);
+}
+
+std::string sign_directory(const std::vector<RelayNode>& view, const std::filesystem::path& dir) {
+  std::string why;
+  nlohmann::json net;
+  std::ifstream(dir / "network.json") >> net;
+  relay::DirectoryContents contents;
+  contents.network = "veil-sim";
+  contents.serial = 1;
+  contents.valid_after_unix_s = net["valid_after_unix_s"];
+  contents.valid_until_unix_s = net["valid_until_unix_s"];
+  contents.schedule = relay::EpochSchedule{net["genesis_unix_s"], net["epoch_length_s"]};
+  for (const RelayNode& n : view) {
+    const std::string kd = key_dir(dir, n.name).string();
+    relay::RelayIdentity id = must(relay::load_relay_identity(kd, &why), kd, why);
+    relay::Descriptor d;
+    d.name = n.name;
+    d.identity_key = id.key.public_key();
+    d.addresses = {"127.0.0.1:" + std::to_string(n.dial_port)};
+    if (!n.provider.empty()) d.providers = {n.provider};
+    d.published_unix_s = contents.valid_after_unix_s;
+    for (uint64_t e : must(relay::list_epoch_keys(kd, &why), kd, why)) {
+      d.epoch_keys.push_back({e, must(relay::load_epoch_key(kd, e, &why), kd, why).pub});
+    }
+    contents.descriptors.push_back(must(relay::sign_descriptor(d, id.key, &why), n.name, why));
+  }
+  std::string text;
+  for (const auto& a : net["authorities"]) {
+    const Bytes seed = *from_hex(a["seed"].get<std::string>());
+    const crypto::IdentityKey k = must(crypto::IdentityKey::from_seed(seed), "authority", "");
+    text = text.empty() ? must(relay::create_directory(contents, k, &why), "directory", why)
+                        : must(relay::add_signature(text, k, &why), "directory", why);
+  }
+  return text;
+}
+
 nlohmann::json relay_config(const RelayNode& self, const std::vector<RelayNode>& all,
                             const std::filesystem::path& dir) {
-  const auto key_path = dir / (self.name + ".epoch.key");
-  {
-    std::ofstream k(key_path, std::ios::binary);
-    const ByteView raw = self.epoch_key->priv.raw();
-    k.write(reinterpret_cast<const char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
-  }
-  ::chmod(key_path.c_str(), 0600);
+  if (!std::filesystem::exists(dir / "network.json")) write_directory(all, dir);
+  const auto directory_file = dir / (self.name + ".directory.json");
+  std::ofstream(directory_file) << sign_directory(all, dir);
+  nlohmann::json net;
+  std::ifstream(dir / "network.json") >> net;
   nlohmann::json j;
   j["name"] = self.name;
   if (!self.provider.empty()) {
@@ -52,20 +141,15 @@ nlohmann::json relay_config(const RelayNode& self, const std::vector<RelayNode>&
     j["deliver_to"] = "127.0.0.1:" + std::to_string(self.deliver_port);
   }
   j["peer_listen"] = "127.0.0.1:" + std::to_string(self.peer_port);
-  j["epoch_key_file"] = key_path.string();
+  j["key_dir"] = key_dir(dir, self.name).string();
+  j["directory_file"] = directory_file.string();
+  j["directory_authorities"] = nlohmann::json::array();
+  for (const auto& a : net["authorities"]) j["directory_authorities"].push_back(a["key"]);
+  j["directory_threshold"] = net["threshold"];
   j["metrics_file"] = (dir / (self.name + ".metrics.json")).string();
   j["metrics_interval_ms"] = 200;
   j["recipients"] = nlohmann::json::object();
   for (const auto& [sid, key] : self.recipients) j["recipients"][sid] = key;
-  j["directory"] = nlohmann::json::array();
-  for (const RelayNode& n : all) {
-    nlohmann::json e;
-    e["name"] = n.name;
-    e["address"] = "127.0.0.1:" + std::to_string(n.dial_port);
-    e["epoch_key"] = to_hex(n.epoch_key->pub.serialize());
-    if (!n.provider.empty()) e["providers"] = {n.provider};
-    j["directory"].push_back(e);
-  }
   j["journal_dir"] = (dir / (self.name + ".journal")).string();
   j["drain_timeout_ms"] = 3000;  // within RelayProcess::stop()'s patience
   j.merge_patch(self.settings);

@@ -18,7 +18,8 @@ namespace veil::sim {
 struct RelayNode {
   std::string name;
   std::string provider;          // empty for a mix
-  std::shared_ptr<crypto::KeyPair> epoch_key;
+  std::shared_ptr<crypto::KeyPair> epoch_key;  // its key for the epoch current when the
+                                               // directory was written (write_directory)
   uint16_t peer_port = 0;        // where it listens for peers
   uint16_t dial_port = 0;        // where other relays reach it (a tap in between, or peer_port)
   uint16_t submit_port = 0;      // providers
@@ -30,8 +31,30 @@ struct RelayNode {
 // A node with fresh keys and free ports.
 RelayNode make_node(const std::string& name, const std::string& provider, Rng& rng);
 
+// The signed directory of a simulated network: its epoch schedule, validity and authorities.
+struct DirectoryOptions {
+  int64_t genesis_unix_s = 0;     // 0: one minute before the directory is written
+  int64_t epoch_length_s = 3600;  // 60 .. 604800
+  int64_t valid_for_s = 86400;    // from one minute before the directory is written
+  std::size_t authorities = 1;    // authority keys made; each signs
+  std::size_t threshold = 1;      // signatures the relays require
+};
+
+// Makes the network's keys under `dir`: each relay's key directory (<name>.keys/: its identity,
+// epoch_key as the current epoch's key and fresh keys for every other epoch of the validity) and
+// the authorities' keys with the schedule and validity (network.json; a simulation keeps the
+// authorities' seeds there); then writes the directory of `all` (directory.json). Throws
+// std::runtime_error if a file cannot be made.
+void write_directory(const std::vector<RelayNode>& all, const std::filesystem::path& dir,
+                     const DirectoryOptions& options = {});
+
+// The signed directory of `view` (each relay at its dial_port, as one relay sees the network)
+// under the keys write_directory made in `dir`, as the text of a directory file.
+std::string sign_directory(const std::vector<RelayNode>& view, const std::filesystem::path& dir);
+
 // The config of `self` within `all` as JSON (settings merge into it); RelayProcess writes it as
-// TOML (relay::toml_from_json). Key files are written under `dir`.
+// TOML (relay::toml_from_json). Makes the network's keys first (default options) unless `dir` has
+// them, and writes the directory of `all` as `self` sees it (<name>.directory.json).
 nlohmann::json relay_config(const RelayNode& self, const std::vector<RelayNode>& all,
                             const std::filesystem::path& dir);
 

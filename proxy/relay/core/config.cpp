@@ -1,5 +1,5 @@
 // Relay configuration: TOML text to a checked RelayConfig (the keys themselves are read by the
-// field table in config_fields.cpp), checks that span several keys, the epoch key file, the key
+// field table in config_fields.cpp), checks that span several keys, the key
 // reference for docs/config.md, and JSON to TOML for the simulation's generated configs.
 #include "proxy/relay/core/config.h"
 
@@ -55,48 +55,6 @@ void check_journal(const RelayConfig& c, Problems& p) {
   }
 }
 
-void check_directory(const RelayConfig& c, Problems& p) {
-  if (has_problem(p, "directory")) return;
-  std::map<std::string, std::size_t> first;
-  bool any_mix = false;
-  for (std::size_t i = 0; i < c.directory.size(); ++i) {
-    const PeerConfig& peer = c.directory[i];
-    any_mix = any_mix || peer.is_mix();
-    const auto [it, fresh] = first.emplace(peer.name, i);
-    if (!fresh) {
-      p.push_back("directory[" + std::to_string(i) + "].name: \"" + peer.name + "\" is listed before, as directory[" +
-                  std::to_string(it->second) + "]");
-    }
-  }
-  // Without a mix to choose, paths would silently go without mix hops.
-  if (c.mix_hops > 0 && !any_mix && !has_problem(p, "mix_hops")) {
-    p.push_back("mix_hops: " + std::to_string(c.mix_hops) +
-                " asked for, but the directory lists no mix relay (an entry without providers)");
-  }
-}
-
-// Why `path` is not a readable file holding a 32-byte private key, if it is not.
-std::optional<std::string> key_file_problem(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "cannot read " + path + ": " + std::strerror(errno);
-  std::optional<std::string> why;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    why = path + " is not a regular file";
-  } else if (st.st_size != 32) {
-    why = path + " holds " + std::to_string(st.st_size) + " bytes, not a 32-byte private key";
-  } else {
-    Wiped<32> raw;
-    const ssize_t n = ::read(fd, raw.data(), raw.size());
-    if (n != static_cast<ssize_t>(raw.size())) {
-      why = "cannot read " + path + (n < 0 ? std::string(": ") + std::strerror(errno) : std::string());
-    } else if (!crypto::PrivateKey::parse(raw)) {
-      why = path + " does not hold a private key";
-    }
-  }
-  ::close(fd);
-  return why;
-}
 
 // Why `dir` cannot serve as the journal directory, if it cannot: the checks the journal makes at
 // open that need no database (it creates a missing directory, owner-only, in an existing parent).
@@ -209,7 +167,7 @@ crypto::RelayId relay_id(const std::string& name) {
   return id;
 }
 
-ConfigResult build_config(const std::string& toml_text) {
+ConfigResult build_config(const std::string& toml_text, int64_t now_unix_s) {
   toml::table root;
   try {
     root = toml::parse(toml_text);
@@ -222,36 +180,39 @@ ConfigResult build_config(const std::string& toml_text) {
   Problems p;
   config_detail::read_fields(root, c, p);
   check_mix(c, p);
-  check_directory(c, p);
   check_journal(c, p);
-  if (!c.epoch_key_file.empty()) {
-    if (auto why = key_file_problem(c.epoch_key_file)) p.push_back("epoch_key_file: " + *why);
-  }
   if (!c.journal_dir.empty()) {
     if (auto why = journal_dir_problem(c.journal_dir)) p.push_back("journal_dir: " + *why);
+  }
+  // The directory is judged only when the keys that lead to it are sound.
+  if (!has_problem(p, "key_dir") && !has_problem(p, "directory_file") &&
+      !has_problem(p, "directory_authorities") && !has_problem(p, "directory_threshold") &&
+      !has_problem(p, "epoch_overlap_ms") && !has_problem(p, "name") && !has_problem(p, "provider") &&
+      !has_problem(p, "mix_hops") && !c.key_dir.empty() && !c.directory_file.empty()) {
+    for (std::string& why : attach_directory(c, now_unix_s)) p.push_back(std::move(why));
   }
   if (!p.empty()) return ConfigProblems{std::move(p)};
   return c;
 }
 
-RelayConfig parse_config(const std::string& toml_text) {
-  ConfigResult r = build_config(toml_text);
+RelayConfig parse_config(const std::string& toml_text, int64_t now_unix_s) {
+  ConfigResult r = build_config(toml_text, now_unix_s);
   if (const auto* bad = std::get_if<ConfigProblems>(&r)) throw std::runtime_error(join_lines(bad->problems));
   return std::get<RelayConfig>(std::move(r));
 }
 
-RelayConfig load_config(const std::string& path) {
+RelayConfig load_config(const std::string& path, int64_t now_unix_s) {
   std::string why;
   const auto text = read_text(path, why);
   if (!text) throw std::runtime_error(why);
-  return parse_config(*text);
+  return parse_config(*text, now_unix_s);
 }
 
-std::vector<std::string> check_config_file(const std::string& path) {
+std::vector<std::string> check_config_file(const std::string& path, int64_t now_unix_s) {
   std::string why;
   const auto text = read_text(path, why);
   if (!text) return {why};
-  ConfigResult r = build_config(*text);
+  ConfigResult r = build_config(*text, now_unix_s);
   if (auto* bad = std::get_if<ConfigProblems>(&r)) return std::move(bad->problems);
   return {};
 }

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "crypto/identity.h"
 #include "crypto/keys.h"
 #include "crypto/packet_layer.h"
 #include "proxy/relay/core/endpoint.h"
@@ -20,13 +21,14 @@
 
 namespace veil::relay {
 
+// One relay of the signed directory (its descriptor, docs/directory.md).
 struct PeerConfig {
   std::string name;
   crypto::RelayId id{};
-  std::string host;
+  std::string host;  // its first address
   uint16_t port = 0;
-  crypto::PublicKey epoch_key;  // the static directory's one key, for `epoch`
-  std::map<uint64_t, crypto::PublicKey> epoch_keys;  // by epoch; empty: {epoch: epoch_key}
+  crypto::IdentityPublicKey identity;                // proves it on TLS links
+  std::map<uint64_t, crypto::PublicKey> epoch_keys;  // by epoch
   std::vector<std::string> providers;  // providers this relay delivers to (empty: a mix)
   bool is_mix() const { return providers.empty(); }
 };
@@ -51,9 +53,16 @@ struct RelayConfig {
   Endpoint peer_listen;
   Endpoint submit_listen;
   Endpoint deliver_to;   // the messenger server's deliver endpoint (providers only)
-  std::string epoch_key_file;
+  std::string key_dir;         // identity and epoch keys (docs/directory.md)
+  std::string directory_file;  // the signed directory
+  std::vector<crypto::IdentityPublicKey> directory_authorities;
+  std::size_t directory_threshold = 0;  // 0: a majority of directory_authorities
+  Micros epoch_overlap = 600'000'000;
+  Micros link_handshake_timeout = 10'000'000;
+  bool plain_links = false;  // explicit: peer links without TLS
+  // From the directory (attach_directory), not from the TOML text: the epoch schedule (length 0:
+  // the one fixed epoch `epoch`, as in-process worlds without a schedule use) and every relay.
   uint64_t epoch = 0;
-  // The epoch schedule (length 0: the fixed epoch `epoch`, as the static directory has it).
   EpochTiming epoch_timing;
   std::size_t packet_size = 4096;
   int64_t timestamp_quantum_ms = 3'600'000;
@@ -65,7 +74,9 @@ struct RelayConfig {
   std::size_t max_replay_entries = 10'000'000;  // per epoch; about 31 B each (~300 MB when full)
   Micros deliver_retry = 2'000'000;
   std::map<std::string, RecipientAccess> recipients;  // service id -> access
-  std::vector<PeerConfig> directory;
+  std::vector<PeerConfig> directory;  // from directory_file (attach_directory)
+  std::string network;                // the directory's network name
+  uint64_t directory_serial = 0;
   std::string journal_dir;           // empty only with run_without_journal
   bool run_without_journal = false;  // explicit: a crash loses what was accepted
   Micros journal_commit_window = 0;
@@ -88,19 +99,36 @@ using ConfigResult = std::variant<RelayConfig, ConfigProblems>;
 
 // Parses TOML text and checks every key against the field table: syntax, unknown keys, types,
 // ranges, required keys, endpoints, keys and recipients, mix parameters (validate_mix), that
-// epoch_key_file can be read and holds a 32-byte private key, and that journal_dir is an
-// owner-only directory or can be created (relative paths: from the working directory). All problems are collected; none stops the others from being reported, except a
-// TOML syntax error (reported alone, with line and column).
-ConfigResult build_config(const std::string& toml_text);
+// journal_dir is an owner-only directory or can be created (relative paths: from the working
+// directory), and then the directory (attach_directory, at `now_unix_s`). All problems are
+// collected; none stops the others from being reported, except a TOML syntax error (reported
+// alone, with line and column).
+ConfigResult build_config(const std::string& toml_text, int64_t now_unix_s);
 
 // build_config, but throws std::runtime_error whose message is every problem, one per line.
-RelayConfig parse_config(const std::string& toml_text);
+RelayConfig parse_config(const std::string& toml_text, int64_t now_unix_s);
 // parse_config of the file at `path`; an unreadable file is a runtime_error too.
-RelayConfig load_config(const std::string& path);
+RelayConfig load_config(const std::string& path, int64_t now_unix_s);
 
-// Every problem of the config file at `path` (empty: the file is a valid config). veil-relay
-// --check prints these.
-std::vector<std::string> check_config_file(const std::string& path);
+// Every problem of the config file at `path` at `now_unix_s` (empty: the file is a valid config,
+// directory included). veil-relay --check prints these.
+std::vector<std::string> check_config_file(const std::string& path, int64_t now_unix_s);
+
+// The signatures a directory needs: directory_threshold, or a majority of the authorities.
+std::size_t effective_threshold(const RelayConfig& c);
+
+// Reads key_dir's identity and the file directory_file names, and applies it (apply_directory).
+std::vector<std::string> attach_directory(RelayConfig& c, int64_t now_unix_s);
+
+// Verifies the signed directory `text` (docs/directory.md) under directory_authorities and
+// effective_threshold at `now_unix_s`; checks that it lists this relay by name with key_dir's
+// identity key, in its role (its provider among the descriptor's providers; none for a mix), with
+// the epoch key key_dir holds for the current epoch; that epoch_overlap is at most half an epoch;
+// and that a mix is listed if mix_hops > 0. Then fills directory, epoch_timing, epoch, network and
+// directory_serial. Problems, one line each ("directory_file: expired: ...", "key_dir: ..."),
+// leave `c` unchanged; empty: applied.
+std::vector<std::string> apply_directory(RelayConfig& c, const std::string& text,
+                                         int64_t now_unix_s);
 
 // One key of the config as the field table describes it (one row of docs/config.md).
 struct ConfigKey {

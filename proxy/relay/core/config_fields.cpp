@@ -45,10 +45,9 @@ enum class Kind {
   dial,         // "host:port" or "unix:/path"
   address,      // "host:port" (TCP only)
   strategy,     // a mix strategy name
-  public_key,   // hex of a serialized public key (33 bytes, 0x05 first)
+  identity_keys,  // an array of Ed25519 public keys, 64 hex digits each
   string_list,  // an array of non-empty strings
   recipients,   // a table: service id -> 16-byte hex access key or "unrestricted"
-  directory,    // an array of tables, each read by kPeerFields
 };
 
 enum class Need {
@@ -69,8 +68,8 @@ struct Range {
 
 // A key's value between TOML and the config struct, in the struct's units.
 using Value = std::variant<std::monostate, int64_t, double, std::string, Endpoint,
-                           MixConfig::Strategy, crypto::PublicKey, std::vector<std::string>,
-                           std::map<std::string, RecipientAccess>, std::vector<PeerConfig>>;
+                           MixConfig::Strategy, std::vector<crypto::IdentityPublicKey>, std::vector<std::string>,
+                           std::map<std::string, RecipientAccess>>;
 
 template <class T>
 void assign(T& out, Value&& v) {
@@ -108,22 +107,6 @@ struct Field {
       [](const R& r) { return to_value(r.member); }
 
 // Columns: path, kind, unit, range, need, description, member.
-const Field<PeerConfig> kPeerFields[] = {
-    {"name", Kind::string, "", {}, Need::required, "the peer relay's name, 1..255 bytes (its relay id is derived from it)",
-     VEIL_SLOT(PeerConfig, name)},
-    {"address", Kind::address, "", {}, Need::required, "where this relay dials the peer",
-     [](PeerConfig& p, Value&& v) {
-       const Endpoint e = std::get<Endpoint>(std::move(v));
-       p.host = e.host;
-       p.port = e.port;
-     },
-     [](const PeerConfig& p) { return Value(Endpoint{p.host, p.port, {}}); }},
-    {"epoch_key", Kind::public_key, "", {}, Need::required, "the peer's epoch public key",
-     VEIL_SLOT(PeerConfig, epoch_key)},
-    {"providers", Kind::string_list, "", {}, Need::optional,
-     "providers the peer delivers for; none: the peer is a mix relay", VEIL_SLOT(PeerConfig, providers)},
-};
-
 const Field<RelayConfig> kRelayFields[] = {
     {"name", Kind::string, "", {}, Need::required, "this relay's name, 1..255 bytes; its relay id is SHA-256(name)[0..16)",
      VEIL_SLOT(RelayConfig, name)},
@@ -135,10 +118,29 @@ const Field<RelayConfig> kRelayFields[] = {
      "where the provider's messenger server submits messages", VEIL_SLOT(RelayConfig, submit_listen)},
     {"deliver_to", Kind::dial, "", {}, Need::provider_required,
      "the messenger server's deliver endpoint", VEIL_SLOT(RelayConfig, deliver_to)},
-    {"epoch_key_file", Kind::string, "path", {}, Need::required,
-     "file holding this relay's 32-byte epoch private key (veil keygen)", VEIL_SLOT(RelayConfig, epoch_key_file)},
-    {"epoch", Kind::integer, "", {0, kInf}, Need::optional,
-     "key epoch, mixed into the pairwise link keys", VEIL_SLOT(RelayConfig, epoch)},
+    {"key_dir", Kind::string, "path", {}, Need::required,
+     "this relay's key directory: identity and epoch keys, owner-only (veil relay-keys init)",
+     VEIL_SLOT(RelayConfig, key_dir)},
+    {"directory_file", Kind::string, "path", {}, Need::required,
+     "the network's signed directory (veil directory sign); it must list this relay with its "
+     "identity key and the epoch keys key_dir holds",
+     VEIL_SLOT(RelayConfig, directory_file)},
+    {"directory_authorities", Kind::identity_keys, "", {}, Need::required,
+     "the directory authorities' Ed25519 public keys, 64 hex digits each (veil directory keygen)",
+     VEIL_SLOT(RelayConfig, directory_authorities)},
+    {"directory_threshold", Kind::integer, "signatures", {0, 16}, Need::optional,
+     "valid signatures of distinct listed authorities a directory needs; 0: a majority of them",
+     VEIL_SLOT(RelayConfig, directory_threshold)},
+    {"epoch_overlap_ms", Kind::duration_ms, "ms", {0, 7 * kDayMs / 2}, Need::optional,
+     "after an epoch switch, how long layers under the previous epoch's key are still taken (at "
+     "most half an epoch); then that key and its replay tags are wiped",
+     VEIL_SLOT(RelayConfig, epoch_overlap)},
+    {"link_handshake_timeout_ms", Kind::duration_ms, "ms", {0, 600000, true}, Need::optional,
+     "a peer link whose TLS handshake has not finished by then is closed",
+     VEIL_SLOT(RelayConfig, link_handshake_timeout)},
+    {"plain_links", Kind::boolean, "", {}, Need::optional,
+     "peer links without TLS: unauthenticated and readable by anyone on the path (benchmarks only)",
+     VEIL_SLOT(RelayConfig, plain_links)},
     {"packet_size", Kind::integer, "bytes", {512, 65536}, Need::optional,
      "size of every packet on peer links; the same on every relay", VEIL_SLOT(RelayConfig, packet_size)},
     {"timestamp_quantum_ms", Kind::integer, "ms", {1, kInf}, Need::optional,
@@ -179,9 +181,6 @@ const Field<RelayConfig> kRelayFields[] = {
      "an unacknowledged delivery is sent again after this long", VEIL_SLOT(RelayConfig, deliver_retry)},
     {"recipients", Kind::recipients, "", {}, Need::provider_only,
      "who may receive through this provider, by service id", VEIL_SLOT(RelayConfig, recipients)},
-    {"directory", Kind::directory, "", {}, Need::required,
-     "every relay of the network (this one may be listed too), one [[directory]] table each",
-     VEIL_SLOT(RelayConfig, directory)},
     {"journal_dir", Kind::string, "path", {}, Need::optional,
      "directory of the journal that keeps accepted messages across crashes and restarts (created "
      "owner-only); required unless run_without_journal = true",
@@ -391,7 +390,6 @@ std::optional<Value> read_recipients(const toml::node& n, const std::string& pat
   return Value(std::move(out));
 }
 
-std::optional<Value> read_directory(const toml::node& n, const std::string& path, Problems& p);
 
 template <class R>
 std::optional<Value> read_value(const toml::node& n, const Field<R>& f, const std::string& path, Problems& p) {
@@ -470,21 +468,38 @@ std::optional<Value> read_value(const toml::node& n, const Field<R>& f, const st
       }
       return Value(*strategy);
     }
-    case Kind::public_key: {
-      const std::string* s = as_string(n, path, p);
-      if (s == nullptr) return std::nullopt;
-      auto bytes = from_hex(*s);
-      if (!bytes) {
-        p.push_back(path + ": not hex");
+    case Kind::identity_keys: {
+      const auto* a = n.as_array();
+      if (a == nullptr) {
+        wrong_type(p, path, "an array of strings", n);
         return std::nullopt;
       }
-      auto key = crypto::PublicKey::parse(*bytes);
-      if (!key) {
-        p.push_back(path + ": not a public key (" + std::to_string(bytes->size()) +
-                    " bytes; expected 33, 0x05 first)");
-        return std::nullopt;
+      std::vector<crypto::IdentityPublicKey> keys;
+      bool ok = a->size() > 0;
+      if (!ok) p.push_back(path + ": must list at least one key");
+      for (std::size_t i = 0; i < a->size(); ++i) {
+        const std::string where = path + "[" + std::to_string(i) + "]";
+        const std::string* s = as_string((*a)[i], where, p);
+        if (s == nullptr) {
+          ok = false;
+          continue;
+        }
+        auto bytes = from_hex(*s);
+        auto key = bytes ? crypto::IdentityPublicKey::parse(*bytes) : Result<crypto::IdentityPublicKey>(Error::invalid_key);
+        if (!key) {
+          p.push_back(where + ": not an Ed25519 public key (expected 64 hex digits)");
+          ok = false;
+          continue;
+        }
+        if (std::find(keys.begin(), keys.end(), *key) != keys.end()) {
+          p.push_back(where + ": listed twice");
+          ok = false;
+          continue;
+        }
+        keys.push_back(*key);
       }
-      return Value(*key);
+      if (!ok) return std::nullopt;
+      return Value(std::move(keys));
     }
     case Kind::string_list: {
       const auto* a = n.as_array();
@@ -509,8 +524,6 @@ std::optional<Value> read_value(const toml::node& n, const Field<R>& f, const st
     }
     case Kind::recipients:
       return read_recipients(n, path, p);
-    case Kind::directory:
-      return read_directory(n, path, p);
   }
   return std::nullopt;
 }
@@ -534,29 +547,6 @@ void read_table(const toml::table& t, std::span<const Field<R>> fields, const st
   }
 }
 
-std::optional<Value> read_directory(const toml::node& n, const std::string& path, Problems& p) {
-  const auto* a = n.as_array();
-  if (a == nullptr) {
-    wrong_type(p, path, "an array of tables ([[directory]])", n);
-    return std::nullopt;
-  }
-  std::vector<PeerConfig> peers;
-  const std::size_t before = p.size();
-  for (std::size_t i = 0; i < a->size(); ++i) {
-    const std::string where = path + "[" + std::to_string(i) + "]";
-    PeerConfig peer;
-    if (const auto* t = (*a)[i].as_table()) {
-      std::map<std::string_view, bool> given;
-      read_table<PeerConfig>(*t, kPeerFields, where + ".", peer, p, given);
-      peer.id = relay_id(peer.name);
-    } else {
-      wrong_type(p, where, "a table", (*a)[i]);
-    }
-    peers.push_back(std::move(peer));
-  }
-  if (p.size() != before) return std::nullopt;
-  return Value(std::move(peers));
-}
 
 bool is_unset(const Value& v) {
   if (std::holds_alternative<std::monostate>(v)) return true;
@@ -564,7 +554,7 @@ bool is_unset(const Value& v) {
   if (const auto* e = std::get_if<Endpoint>(&v)) return !e->enabled();
   if (const auto* m = std::get_if<std::map<std::string, RecipientAccess>>(&v)) return m->empty();
   if (const auto* l = std::get_if<std::vector<std::string>>(&v)) return l->empty();
-  if (const auto* d = std::get_if<std::vector<PeerConfig>>(&v)) return d->empty();
+  if (const auto* k = std::get_if<std::vector<crypto::IdentityPublicKey>>(&v)) return k->empty();
   return false;
 }
 
@@ -581,10 +571,9 @@ std::string type_text(Kind k) {
     case Kind::listen:
     case Kind::dial: return "endpoint";
     case Kind::address: return "address";
-    case Kind::public_key: return "string (hex)";
+    case Kind::identity_keys: return "array of strings (hex)";
     case Kind::string_list: return "array of strings";
     case Kind::recipients: return "table";
-    case Kind::directory: return "array of tables";
   }
   return "";
 }
@@ -601,10 +590,9 @@ std::string range_text(const Field<R>& f) {
     case Kind::dial: return "host:port or unix:/path";
     case Kind::address: return "host:port";
     case Kind::strategy: return strategy_names();
-    case Kind::public_key: return "33 bytes, 0x05 first";
+    case Kind::identity_keys: return "32 bytes each, distinct";
     case Kind::string_list: return "non-empty strings";
     case Kind::recipients: return "service id = 16-byte hex access key or \"unrestricted\"";
-    case Kind::directory: return "";
   }
   return "";
 }
@@ -636,11 +624,6 @@ void describe(std::span<const Field<R>> fields, std::string_view prefix, std::ve
                        (f.need == Need::provider_only || f.need == Need::provider_required
                             ? " (provider relays only)"
                             : "")});
-    if constexpr (std::is_same_v<R, RelayConfig>) {
-      if (f.kind == Kind::directory) {
-        describe<PeerConfig>(kPeerFields, std::string(f.path) + "[].", out);
-      }
-    }
   }
 }
 

@@ -51,6 +51,7 @@ void RelayState::on_epoch_timer() {
   retire_epochs();
   journal_commit(nullptr);  // the forgotten replay tags
   arm_epoch_timer();
+  if (current != before && epoch_listener_) epoch_listener_(current);
 }
 
 // Replay tags are kept for the epochs whose keys are held; a layer under an older epoch is

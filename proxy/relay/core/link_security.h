@@ -8,6 +8,7 @@
 // listener believes it. TlsSecurity (proxy/relay/tls/) is the authenticated implementation.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,9 +30,21 @@ class SecureStream : public Stream {
   virtual std::optional<PeerIdentity> peer() const = 0;
 };
 
+// Counts since construction; each stream counts at most one handshake outcome. No peer data.
+struct LinkSecurityStats {
+  uint64_t handshakes_completed = 0;   // this side finished its handshake (the peer was accepted)
+  uint64_t handshakes_failed = 0;      // protocol error, garbage, peer hung up or sent an alert
+  uint64_t handshakes_timed_out = 0;   // not finished within the handshake timeout
+  uint64_t peers_refused_unknown_key = 0;  // key not in the directory, not Ed25519, or the relay
+                                           // dialed is no longer in the directory
+  uint64_t peers_refused_wrong_key = 0;    // outbound: a key other than the dialed relay's
+};
+
 class LinkSecurity {
  public:
   virtual ~LinkSecurity() = default;
+  // Its counts (all zero for a slot that authenticates nothing).
+  virtual LinkSecurityStats stats() const { return {}; }
   // Secures a stream this relay dialed to the directory entry named `peer_name`. The returned
   // stream owns `raw`; keep it until its on_close has run.
   virtual std::shared_ptr<SecureStream> outbound(std::shared_ptr<Stream> raw,

@@ -60,6 +60,11 @@ std::string Metrics::to_json() const {
   j["gauges"] = {{"pool", pool_now}, {"queued", queue_now}, {"loop_alarm", loop_alarm},
                 {"draining", draining}, {"journal_failing", journal.failing},
                 {"epoch", epoch}};
+  j["links"] = {{"handshakes_completed", links.handshakes_completed},
+                {"handshakes_failed", links.handshakes_failed},
+                {"handshakes_timed_out", links.handshakes_timed_out},
+                {"peers_refused_unknown_key", links.peers_refused_unknown_key},
+                {"peers_refused_wrong_key", links.peers_refused_wrong_key}};
   j["journal"] = {{"syncs", journal.syncs}, {"bytes_written", journal.bytes_written},
                   {"write_errors", journal.write_errors},
                   {"sync_seconds", static_cast<double>(journal.sync_micros) / 1e6}};

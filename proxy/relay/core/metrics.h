@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "proxy/relay/core/journal.h"
+#include "proxy/relay/core/link_security.h"
 
 namespace veil::relay {
 
@@ -47,7 +48,8 @@ namespace veil::relay {
 // for or unacknowledged by peers), loop_alarm, draining (a drain is under way), the journal
 // failing, the current epoch.
 // Journal (in the file: journal.syncs, bytes_written, write_errors, sync_seconds): see
-// JournalStats. Histograms: pool_size (at each release), relay_latency_us (arrival to sent),
+// JournalStats. Link security (in the file: links.handshakes_completed, handshakes_failed,
+// handshakes_timed_out, peers_refused_unknown_key, peers_refused_wrong_key): LinkSecurityStats. Histograms: pool_size (at each release), relay_latency_us (arrival to sent),
 // loop_latency_us (loop round trips).
 #define VEIL_COUNTERS(X)                                                                       \
   X(submissions_accepted) X(submissions_rejected) X(submit_frames_malformed)                  \
@@ -96,6 +98,7 @@ struct Metrics {
   bool draining = false;
   uint64_t epoch = 0;
   JournalStats journal;  // the journal's own counters, read when the metrics are
+  LinkSecurityStats links;  // the link-security slot's counters, read when the metrics are
 
   void inc(Counter c, uint64_t n = 1) { counters[static_cast<int>(c)] += n; }
   uint64_t get(Counter c) const { return counters[static_cast<int>(c)]; }

@@ -34,7 +34,6 @@ RelayState::RelayState(RelayConfig config, RelayEnv env)
     if (pc.id == config_.id) continue;  // this relay's own entry
     auto p = std::make_unique<Peer>();
     p->config = pc;
-    if (p->config.epoch_keys.empty()) p->config.epoch_keys.emplace(config_.epoch, pc.epoch_key);
     p->index = peers_.size();
     peer_configs_.push_back(pc);
     peers_.push_back(std::move(p));
@@ -210,6 +209,10 @@ void Relay::drain(Micros timeout, std::function<void()> done) {
   state_->drain(timeout, std::move(done));
 }
 bool Relay::draining() const { return state_->draining_ && !state_->stopped_; }
+void Relay::on_epoch(std::function<void(uint64_t)> listener) {
+  state_->epoch_listener_ = std::move(listener);
+}
+uint64_t Relay::epoch() const { return state_->keys_->epochs->current; }
 Role Relay::role() const { return state_->role_; }
 uint16_t Relay::peer_port() const {
   return state_->peer_listener_ ? state_->peer_listener_->port() : 0;
@@ -221,6 +224,7 @@ uint16_t Relay::submit_port() const {
 const Metrics& Relay::metrics() const {
   Metrics& m = state_->metrics_;
   m.journal = state_->env_.journal.stats();
+  m.links = state_->env_.security.stats();
   m.draining = state_->draining_;
   return m;
 }

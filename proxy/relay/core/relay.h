@@ -81,6 +81,10 @@ class Relay {
   // What is left stays in the journal. No effect once draining or stopped.
   void drain(Micros timeout, std::function<void()> done);
   bool draining() const;
+  // `listener` runs on the loop thread after each epoch switch, with the new epoch (set before
+  // start()).
+  void on_epoch(std::function<void(uint64_t epoch)> listener);
+  uint64_t epoch() const;
 
   Role role() const;
   uint16_t peer_port() const;

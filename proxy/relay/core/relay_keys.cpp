@@ -268,6 +268,12 @@ Result<crypto::KeyPair> load_or_create_epoch_key(const std::string& dir, uint64_
   return read_epoch_key(dir, epoch, detail);
 }
 
+Error store_epoch_key(const std::string& dir, uint64_t epoch, const crypto::PrivateKey& key,
+                      std::string* detail) {
+  if (Error e = check_layout(dir, detail); e != Error::ok) return e;
+  return write_private_file(epoch_path(dir, epoch), key.raw(), detail);
+}
+
 Error ensure_epoch_keys(const std::string& dir, uint64_t from, uint64_t to, Rng& rng,
                         std::string* detail) {
   if (to < from || to - from > kMaxEpochKeysPerCall) {
@@ -321,6 +327,21 @@ Result<std::size_t> wipe_epoch_keys_before(const std::string& dir, uint64_t epoc
     if (Error e = sync_directory(epochs_dir(dir), detail); e != Error::ok) return e;
   }
   return wiped;
+}
+
+std::optional<crypto::KeyPair> KeyDirEpochKeys::key(uint64_t epoch) {
+  std::string detail;
+  auto k = load_epoch_key(dir_, epoch, &detail);
+  if (!k) {
+    problem_ = detail;
+    return std::nullopt;
+  }
+  return std::move(*k);
+}
+
+void KeyDirEpochKeys::wipe_before(uint64_t epoch) {
+  std::string detail;
+  if (!wipe_epoch_keys_before(dir_, epoch, &detail)) problem_ = detail;
 }
 
 }  // namespace veil::relay

@@ -26,6 +26,7 @@
 #include "base/rng.h"
 #include "crypto/identity.h"
 #include "crypto/keys.h"
+#include "proxy/relay/core/epoch_keys.h"
 
 namespace veil::relay {
 
@@ -61,6 +62,11 @@ Result<crypto::KeyPair> load_epoch_key(const std::string& dir, uint64_t epoch,
 Result<crypto::KeyPair> load_or_create_epoch_key(const std::string& dir, uint64_t epoch, Rng& rng,
                                                  std::string* detail = nullptr);
 
+// Writes `key` as epoch `epoch`'s key (simulations that must know a relay's key in advance);
+// `already_exists` when that epoch has a key, otherwise errors as load_or_create_epoch_key.
+Error store_epoch_key(const std::string& dir, uint64_t epoch, const crypto::PrivateKey& key,
+                      std::string* detail = nullptr);
+
 // Makes sure keys exist for the epochs [from, to); `invalid_argument` when to < from or the range
 // exceeds kMaxEpochKeysPerCall; otherwise errors as load_or_create_epoch_key.
 Error ensure_epoch_keys(const std::string& dir, uint64_t from, uint64_t to, Rng& rng,
@@ -75,5 +81,20 @@ Result<std::vector<uint64_t>> list_epoch_keys(const std::string& dir, std::strin
 // journaling or copy-on-write file system keeps; docs/directory.md.)
 Result<std::size_t> wipe_epoch_keys_before(const std::string& dir, uint64_t epoch,
                                            std::string* detail = nullptr);
+
+// The relay's epoch keys as its key directory holds them: key(e) is load_epoch_key (nullopt when
+// there is none or it cannot be read: the relay then has no key for that epoch), wipe_before is
+// wipe_epoch_keys_before. A refusal is kept in last_problem() (one line) for the caller to report.
+class KeyDirEpochKeys final : public EpochKeySource {
+ public:
+  explicit KeyDirEpochKeys(std::string dir) : dir_(std::move(dir)) {}
+  std::optional<crypto::KeyPair> key(uint64_t epoch) override;
+  void wipe_before(uint64_t epoch) override;
+  const std::string& last_problem() const { return problem_; }
+
+ private:
+  std::string dir_;
+  std::string problem_;
+};
 
 }  // namespace veil::relay

@@ -239,6 +239,7 @@ class RelayState {
   RelayEnv env_;
   std::shared_ptr<const RelayKeys> keys_;  // now; replaced at each epoch change
   std::unique_ptr<Timer> epoch_timer_;
+  std::function<void(uint64_t)> epoch_listener_;
   uint64_t retired_below_ = 0;  // replay epochs below this are forgotten
   Metrics metrics_;
 

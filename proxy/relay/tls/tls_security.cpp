@@ -441,6 +441,6 @@ std::shared_ptr<SecureStream> TlsSecurity::inbound(std::shared_ptr<Stream> raw) 
   return std::make_shared<TlsSecureStream>(shared_, std::move(raw), std::nullopt);
 }
 
-const TlsStats& TlsSecurity::stats() const { return shared_->stats; }
+LinkSecurityStats TlsSecurity::stats() const { return shared_->stats; }
 
 }  // namespace veil::relay

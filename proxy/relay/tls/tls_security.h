@@ -43,15 +43,8 @@ struct TlsPeers {
   std::function<std::optional<std::string>(const crypto::IdentityPublicKey& key)> name_of;
 };
 
-// Counts since construction; each stream counts at most one handshake outcome. No peer data.
-struct TlsStats {
-  uint64_t handshakes_completed = 0;   // this side finished its handshake (the peer was accepted)
-  uint64_t handshakes_failed = 0;      // protocol error, garbage, peer hung up or sent an alert
-  uint64_t handshakes_timed_out = 0;   // not finished within handshake_timeout
-  uint64_t peers_refused_unknown_key = 0;  // key not in the directory, not Ed25519, or the relay
-                                           // dialed is no longer in the directory
-  uint64_t peers_refused_wrong_key = 0;    // outbound: a key other than the dialed relay's
-};
+// What TlsSecurity counts: LinkSecurityStats (core/link_security.h).
+using TlsStats = LinkSecurityStats;
 
 struct TlsShared;  // the SSL context, clock, lookups and counters shared with the streams
 
@@ -89,7 +82,7 @@ class TlsSecurity final : public LinkSecurity {
   // - The caller keeps the stream until its on_close ran; a stream dropped earlier closes its
   //   raw stream.
 
-  const TlsStats& stats() const;
+  LinkSecurityStats stats() const override;
   const crypto::IdentityPublicKey& public_key() const { return public_key_; }
 
  private:
