@@ -175,6 +175,8 @@ Deployment::Deployment(const Spec& spec, const std::string& tag)
       alpha(Provider::create(kAlphaProvider, spec.alpha_users, wall_ms() + 86'400'000, rng)),
       beta(Provider::create(kBetaProvider, spec.beta_users, wall_ms() + 86'400'000, rng)),
       await_links_(spec.await_links),
+      tls_links_(!spec.plain_links),
+      directory_options_(spec.directory),
       on_fault_(spec.on_fault),
       dir_(tag) {
   nodes_.push_back(make_node(kAlpha, kAlphaProvider, rng));
@@ -253,7 +255,7 @@ Tap& Deployment::tap(const std::string& from, const std::string& to, bool keep_b
   node(to);
   // The target port is set when the relays' ports are picked (prepare()).
   auto& slot = taps_[{from, to}];
-  slot = std::make_unique<Tap>(0, keep_bytes, keep_streams);
+  slot = std::make_unique<Tap>(0, keep_bytes, keep_streams, tls_links_);
   return *slot;
 }
 
@@ -294,6 +296,7 @@ void Deployment::prepare() {
     if (!n.provider.empty()) n.submit_port = fresh();
   }
   for (auto& [ends, t] : taps_) t->set_target(node(ends.second).peer_port);
+  write_directory(nodes_, dir_.path(), directory_options_);
   prepared_ = true;
 }
 

@@ -106,6 +106,8 @@ struct Spec {
   // frames: the packet layer's own guarantees under an attacker on the link. false: TLS links,
   // whose taps see TLS records only.
   bool plain_links = true;
+  // The signed directory's schedule, validity and authorities (written when the relays start).
+  DirectoryOptions directory;
   // Accounts, keys and sealing draw from SeededRng(seed); without a seed, from a random one.
   std::optional<uint64_t> seed;
   // start() (all relays) also waits until every relay's peer links are up and stay up for a
@@ -135,6 +137,8 @@ class Deployment {
   std::vector<std::string> names() const;
   RelayNode& node(const std::string& name);
   const RelayNode& node(const std::string& name) const;
+  // The folder holding the relays' configs, keys, directory, journals and logs.
+  const std::filesystem::path& dir() const { return dir_.path(); }
   // Extra settings for one relay, merged over the rest; they apply from its next start.
   void configure(const std::string& name, const nlohmann::json& settings);
 
@@ -200,6 +204,8 @@ class Deployment {
   void fault(const std::string& what) const;
 
   bool await_links_;
+  bool tls_links_;  // peer links run TLS: taps record TLS records
+  DirectoryOptions directory_options_;
   std::function<void(const std::string&)> on_fault_;
   TempDir dir_;
   std::vector<RelayNode> nodes_;

@@ -7,8 +7,8 @@
 
 namespace veil::sim {
 
-Tap::Tap(uint16_t target_port, bool keep_bytes, bool keep_streams)
-    : target_(target_port), keep_bytes_(keep_bytes), keep_streams_(keep_streams) {
+Tap::Tap(uint16_t target_port, bool keep_bytes, bool keep_streams, bool tls_records)
+    : target_(target_port), keep_bytes_(keep_bytes), keep_streams_(keep_streams), tls_records_(tls_records) {
   loop_.start([this](Socket s) {
     std::shared_ptr<Socket> up;
     try {
@@ -35,7 +35,13 @@ Tap::Tap(uint16_t target_port, bool keep_bytes, bool keep_streams)
       }
       ::shutdown(down->fd(), SHUT_RDWR);
     });
-    loop_.spawn({}, [this, up, down] { pump_forward(*down, *up); });
+    loop_.spawn({}, [this, up, down] {
+      if (tls_records_) {
+        pump_records(*down, *up);
+      } else {
+        pump_forward(*down, *up);
+      }
+    });
   });
 }
 
@@ -71,6 +77,28 @@ void Tap::pump_forward(Socket& from, Socket& to) {
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (!to.send_frame(*frame)) break;
+  }
+  ::shutdown(to.fd(), SHUT_WR);
+}
+
+void Tap::pump_records(Socket& from, Socket& to) {
+  for (;;) {
+    Bytes record(5);
+    if (!from.recv_exact(record.data(), 5)) break;
+    const std::size_t len = std::size_t{record[3]} << 8 | record[4];
+    record.resize(5 + len);
+    if (len > 0 && !from.recv_exact(record.data() + 5, len)) break;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (keep_streams_) append(forward_stream_, record);
+    if (mutator_) {
+      Bytes payload(record.begin() + 5, record.end());
+      mutator_(payload);
+      std::copy(payload.begin(), payload.end(), record.begin() + 5);
+    }
+    TappedPacket t{std::chrono::steady_clock::now(), len, {}, record[0]};
+    if (keep_bytes_) t.packet = record;
+    packets_.push_back(std::move(t));
+    if (!to.send_all(record)) break;
   }
   ::shutdown(to.fd(), SHUT_WR);
 }

@@ -15,10 +15,14 @@
 
 namespace veil::sim {
 
+// One packet frame seen on a plain link, or one TLS record on a TLS link.
 struct TappedPacket {
   std::chrono::steady_clock::time_point at;
-  std::size_t frame_size = 0;  // the whole frame body (type, sequence number, packet)
-  Bytes packet;                // the packet alone (empty unless recording bytes)
+  std::size_t frame_size = 0;  // plain: the whole frame body (type, sequence number, packet);
+                               // TLS: the record's length field (what follows its 5-byte header)
+  Bytes packet;                // plain: the packet alone; TLS: the whole record (empty unless
+                               // recording bytes)
+  uint8_t record_type = 0;     // TLS: the record's content type (23: application data)
 };
 
 class Tap {
@@ -26,7 +30,10 @@ class Tap {
   // Listens on a free port and forwards each accepted connection to 127.0.0.1:target_port.
   // `keep_bytes`: record packet bytes (else sizes and times only). `keep_streams`: also record
   // every byte seen in each direction (frame headers, hellos, acks), for byte scans.
-  Tap(uint16_t target_port, bool keep_bytes, bool keep_streams = false);
+  // `tls_records`: the link runs TLS; the tap forwards bytes unchanged and records each TLS
+  // record of the forward direction (RFC 8446 §5.1) instead of link frames; the mutator sees
+  // each record's payload, inject() and the filter do nothing.
+  Tap(uint16_t target_port, bool keep_bytes, bool keep_streams = false, bool tls_records = false);
   ~Tap();
   Tap(const Tap&) = delete;
   Tap& operator=(const Tap&) = delete;
@@ -53,10 +60,12 @@ class Tap {
 
  private:
   void pump_forward(Socket& from, Socket& to);
+  void pump_records(Socket& from, Socket& to);
   AcceptLoop loop_;
   std::atomic<uint16_t> target_;
   bool keep_bytes_;
   bool keep_streams_;
+  bool tls_records_;
   mutable std::mutex mu_;
   std::vector<TappedPacket> packets_;
   std::function<void(Bytes&)> mutator_;

@@ -261,8 +261,9 @@ std::string describe(const std::vector<std::string>& problems, std::size_t max) 
 namespace {
 
 // The suite's relay settings, under the test's own.
-sim::Spec spec_of(const nlohmann::json& common, bool with_mix) {
+sim::Spec spec_of(const nlohmann::json& common, bool with_mix, const sim::DirectoryOptions& directory) {
   sim::Spec spec;
+  spec.directory = directory;
   spec.mixes = with_mix ? 1 : 0;
   spec.common = {{"mix_hops", with_mix ? 1 : 0},
                  {"packet_size", 4096},
@@ -270,6 +271,7 @@ sim::Spec spec_of(const nlohmann::json& common, bool with_mix) {
                  {"deliver_retry_ms", 500},
                  {"mix", {{"strategy", "none"}}}};
   spec.common.merge_patch(common);
+  spec.plain_links = spec.common.value("plain_links", true);
   spec.await_links = false;
   spec.on_fault = [](const std::string& what) { BOOST_ERROR(what); };
   return spec;
@@ -277,8 +279,9 @@ sim::Spec spec_of(const nlohmann::json& common, bool with_mix) {
 
 }  // namespace
 
-Deployment::Deployment(const std::string& tag, const nlohmann::json& common, bool with_mix)
-    : sim::Deployment(spec_of(common, with_mix), tag),
+Deployment::Deployment(const std::string& tag, const nlohmann::json& common, bool with_mix,
+                       const sim::DirectoryOptions& directory)
+    : sim::Deployment(spec_of(common, with_mix, directory), tag),
       beta_inbox_(beta, {alpha.trust_root.pub}),
       alpha_inbox_(alpha, {beta.trust_root.pub}) {
   on_delivery(kBeta, [this](const relay::Delivery& d) { beta_inbox_.on_delivery(d); });

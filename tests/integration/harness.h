@@ -143,8 +143,9 @@ std::string describe(const std::vector<std::string>& problems, std::size_t max =
 class Deployment : public sim::Deployment {
  public:
   // Without a mix, the providers' relays talk directly (one hop, pairwise layer).
+  // `common` {"plain_links": false} runs TLS links (taps then record TLS records).
   explicit Deployment(const std::string& tag, const nlohmann::json& common = nlohmann::json::object(),
-                      bool with_mix = true);
+                      bool with_mix = true, const sim::DirectoryOptions& directory = {});
   ~Deployment();  // stops everything before the inboxes go
 
   Inbox& beta_inbox() { return beta_inbox_; }
