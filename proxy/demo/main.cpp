@@ -1,10 +1,13 @@
 // veil-demo: two providers' relays and one mix on loopback carry real SSv1 and SSv2 messages from
-// alpha.example's users to beta.example's users, then report what happened. Midway, mix-1 is
-// killed (kill -9) and relay-beta restarted (SIGTERM): their journals keep what they accepted.
+// alpha.example's users to beta.example's users, then report what happened. The relays run on a
+// signed directory with one-minute epochs, over TLS links. Midway, mix-1 is killed (kill -9) and
+// relay-beta restarted (SIGTERM): their journals keep what they accepted; and every relay
+// switches to the next epoch's keys while messages are in flight.
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -62,7 +65,8 @@ int main(int argc, char** argv) {
   const nlohmann::json common = {{"mix_hops", 1},
                                  {"packet_size", 4096},
                                  {"mix", {{"strategy", "poisson"}, {"mean_delay_ms", 20}}},
-                                 {"cover", {{"drop_rate", 5}, {"loop_rate", 5}}}};
+                                 {"cover", {{"drop_rate", 5}, {"loop_rate", 5}}},
+                                 {"epoch_overlap_ms", 20000}};
   for (auto& n : nodes) n.settings = common;
   for (const auto& a : beta.accounts) nodes[2].recipients[a.uuid] = veil::to_hex(a.access_key);
 
@@ -121,12 +125,28 @@ int main(int argc, char** argv) {
   });
   sim::DeliverServer alpha_server(nodes[0].deliver_port, [](const veil::relay::Delivery&) {});
 
+  // The network's signed directory: one-minute epochs, the next switch a few seconds from now,
+  // three directory authorities of which the relays require two.
+  constexpr int64_t kSwitchInS = 4;
+  sim::DirectoryOptions directory;
+  directory.epoch_length_s = 60;
+  directory.genesis_unix_s = static_cast<int64_t>(std::time(nullptr)) + kSwitchInS - 60;
+  directory.valid_for_s = 3600;
+  directory.authorities = 3;
+  directory.threshold = 2;
+  sim::write_directory(nodes, dir, directory);
+  const auto switch_at = Clock::now() + std::chrono::seconds(kSwitchInS);
+
   std::vector<std::unique_ptr<sim::RelayProcess>> relays;
   for (const auto& n : nodes) relays.push_back(std::make_unique<sim::RelayProcess>(n, nodes, dir));
   for (auto& r : relays) r->wait_ready();
   std::printf("relays up: relay-alpha (alpha.example, submit 127.0.0.1:%u) -> mix-1 -> relay-beta "
               "(beta.example)\n",
               nodes[0].submit_port);
+  std::printf("directory: signed by 3 directory authorities, each relay requires 2; epochs of 60 s, "
+              "next switch in about %lld s\n",
+              static_cast<long long>(kSwitchInS));
+  std::printf("links: TLS 1.3, each end pinned to the other's identity key in the directory\n");
   std::printf("each hop: Poisson mix, mean delay 20 ms; covers: 5 drop/s and 5 loop/s per relay; "
               "packets of 4096 B\n\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let peer links come up
@@ -173,7 +193,8 @@ int main(int argc, char** argv) {
     std::printf("restarted, recovered %s from its journal\n", recovered(*relays[2]).c_str());
   };
   const auto start = Clock::now();
-  for (std::size_t i = 0; i < messages; ++i) {
+  // At least `messages`, and on until a second after the epoch switch.
+  for (std::size_t i = 0; i < messages || Clock::now() < switch_at + std::chrono::seconds(1); ++i) {
     if (i == messages / 3) crash_mix();
     if (i == 2 * messages / 3) restart_beta();
     const sim::Account& sender = alpha.accounts[rng.uniform(alpha.accounts.size())];
@@ -209,14 +230,14 @@ int main(int argc, char** argv) {
       submitted_at[i] = Clock::now();
     }
     client.send(s);
-    // Poisson arrivals at about 300 messages/s.
+    // Poisson arrivals at about 100 messages/s.
     std::this_thread::sleep_for(std::chrono::microseconds(
-        static_cast<long>(-std::log(1.0 - rng.unit()) * 1e6 / 300.0)));
+        static_cast<long>(-std::log(1.0 - rng.unit()) * 1e6 / 100.0)));
   }
   client.finish();
   std::printf("submitted %zu sealed messages (%zu SSv1, %zu SSv2 to 3 recipients each) in %.2f s: "
               "%zu accepted, %zu rejected\n",
-              messages, v1, v2, std::chrono::duration<double>(Clock::now() - start).count(),
+              v1 + v2, v1, v2, std::chrono::duration<double>(Clock::now() - start).count(),
               accepted, rejected);
 
   const auto deadline = Clock::now() + std::chrono::seconds(20);
@@ -237,13 +258,21 @@ int main(int argc, char** argv) {
   std::printf("end-to-end added latency (submit -> delivery): p50 %.1f ms, p95 %.1f ms, p99 %.1f ms\n",
               percentile(latency_ms, 0.5), percentile(latency_ms, 0.95), percentile(latency_ms, 0.99));
   for (auto& r : relays) r->stop();
+  std::size_t switched = 0;
+  for (auto& r : relays) {
+    const std::string out = r->output();
+    const auto at = out.find("{\"event\":\"epoch\"");
+    if (at == std::string::npos) continue;
+    ++switched;
+    std::printf("%-12s switched epochs: %s\n", r->name().c_str(), out.substr(at, out.find('\n', at) - at).c_str());
+  }
   for (auto& r : relays) {
     const auto m = r->metrics();
     if (m.empty()) continue;
     const auto& k = m["counters"];
     std::printf("%-12s pool size at flushes mean %.1f p95 %.0f | packets in %llu out %llu | covers "
                 "sent drop %llu loop %llu, loops back %llu (p50 %.0f ms) | dropped: auth %llu "
-                "replay %llu\n",
+                "replay %llu epoch %llu\n",
                 r->name().c_str(), m["pool_size"]["mean"].get<double>(),
                 m["pool_size"]["p95"].get<double>(),
                 static_cast<unsigned long long>(k["packets_received"].get<uint64_t>()),
@@ -253,7 +282,8 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(k["cover_loop_returned"].get<uint64_t>()),
                 m["loop_latency_us"]["p50"].get<double>() / 1000.0,
                 static_cast<unsigned long long>(k["packets_dropped_auth"].get<uint64_t>()),
-                static_cast<unsigned long long>(k["packets_dropped_replay"].get<uint64_t>()));
+                static_cast<unsigned long long>(k["packets_dropped_replay"].get<uint64_t>()),
+                static_cast<unsigned long long>(k["packets_dropped_epoch"].get<uint64_t>()));
   }
   std::printf("\nwhat beta.example's server received in one delivery: %s\n", sample_delivery.c_str());
   std::printf("fields beyond recipient, access key, envelope, timestamp and delivery id: %zu\n",
@@ -262,9 +292,10 @@ int main(int argc, char** argv) {
               sample_json.c_str());
   beta_server.stop();
   alpha_server.stop();
-  const bool ok = seen.size() == expected && duplicates == 0 && failed_opens == 0 && rejected == 0;
+  const bool ok = seen.size() == expected && duplicates == 0 && failed_opens == 0 && rejected == 0 &&
+                  switched == relays.size();
   std::printf("\n%s\n", ok ? "demo: every accepted message was delivered exactly once, across a "
-                              "crash of mix-1 and a restart of relay-beta"
+                              "crash of mix-1, a restart of relay-beta and an epoch switch of every relay"
                            : "demo: FAILED (see above)");
   return ok ? 0 : 1;
 }
