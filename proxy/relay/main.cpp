@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -95,12 +96,15 @@ void write_metrics(const Relay& relay, const std::string& path) {
 struct Daemon {
   Clock* clock;
   Relay* relay;
+  const RelayConfig* config;  // as started: the directory of a reload is checked against it
+  uint64_t directory_serial;
   Micros drain_timeout;
   std::string metrics_file;
   Timer* metrics_timer;
   Timer* deadline;  // ends a drain the journal cannot finish
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_signal_t sighup;
   bool signalled = false;
   bool drained = false;
 };
@@ -108,6 +112,7 @@ struct Daemon {
 void close_signals(Daemon& d) {
   uv_close(reinterpret_cast<uv_handle_t*>(&d.sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&d.sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&d.sighup), nullptr);
 }
 
 void event(const char* name) {
@@ -128,6 +133,31 @@ void on_epoch(uint64_t epoch, const std::string& key_dir, Rng& rng) {
   std::printf("{\"event\":\"epoch\",\"epoch\":%llu}\n", static_cast<unsigned long long>(epoch));
   std::fflush(stdout);
   make_keys_ahead(epoch, key_dir, rng);
+}
+
+void print_json(const nlohmann::json& j) {
+  std::printf("%s\n", j.dump().c_str());
+  std::fflush(stdout);
+}
+
+// SIGHUP: directory_file again. A newer good directory applies at once (peers' epoch keys; what
+// only a restart can apply is listed); anything else is refused and the last good one stays.
+void on_reload(uv_signal_t* s, int) {
+  auto* d = static_cast<Daemon*>(s->data);
+  RelayConfig next = *d->config;
+  std::vector<std::string> problems = attach_directory(next, now_unix_s());
+  if (problems.empty() && next.directory_serial <= d->directory_serial) {
+    problems.push_back("directory_file: serial " + std::to_string(next.directory_serial) +
+                       " is not newer than the running directory's " + std::to_string(d->directory_serial));
+  }
+  if (!problems.empty()) {
+    d->relay->directory_refused();
+    print_json({{"event", "directory_refused"}, {"serial", d->directory_serial}, {"problems", problems}});
+    return;
+  }
+  const std::vector<std::string> restart = d->relay->update_directory(next);
+  d->directory_serial = next.directory_serial;
+  print_json({{"event", "directory"}, {"serial", next.directory_serial}, {"needs_restart", restart}});
 }
 
 // SIGTERM or SIGINT: drain (stop taking work, let the pool leave on schedule, keep the rest in
@@ -188,6 +218,7 @@ int run(const std::string& config_path) {
   int status = 0;
   {
     std::unique_ptr<Journal> journal = open_journal(config, clock, executor);
+    const RelayConfig started = config;
     Relay relay(std::move(config), RelayEnv{clock, executor, transport, *security, *journal, rng, keys});
     relay.on_epoch([&](uint64_t e) { on_epoch(e, key_dir, rng); });
     make_keys_ahead(relay.epoch(), key_dir, rng);
@@ -204,12 +235,15 @@ int run(const std::string& config_path) {
       event("drain_deadline_journal_failing");
       std::_Exit(1);
     });
-    Daemon d{&clock, &relay, drain_timeout, metrics_file, metrics_timer.get(), deadline.get(), {}, {},
-             false, false};
+    Daemon d{&clock, &relay, &started, started.directory_serial, drain_timeout, metrics_file,
+             metrics_timer.get(), deadline.get(), {}, {}, {}, false, false};
     VEIL_CHECK(uv_signal_init(loop, &d.sigint) == 0, "uv_signal_init");
     VEIL_CHECK(uv_signal_init(loop, &d.sigterm) == 0, "uv_signal_init");
+    VEIL_CHECK(uv_signal_init(loop, &d.sighup) == 0, "uv_signal_init");
     d.sigint.data = &d;
     d.sigterm.data = &d;
+    d.sighup.data = &d;
+    VEIL_CHECK(uv_signal_start(&d.sighup, on_reload, SIGHUP) == 0, "uv_signal_start");
     VEIL_CHECK(uv_signal_start(&d.sigint, on_signal, SIGINT) == 0, "uv_signal_start");
     VEIL_CHECK(uv_signal_start(&d.sigterm, on_signal, SIGTERM) == 0, "uv_signal_start");
     const Metrics& m = relay.metrics();

@@ -300,6 +300,17 @@ void Deployment::prepare() {
   prepared_ = true;
 }
 
+void Deployment::publish_directory(uint64_t serial, bool tamper) {
+  for (const auto& n : nodes_) {
+    std::string text = sign_directory(view_of(n.name), dir_.path(), serial);
+    if (tamper) {
+      const auto at = text.find("veil-sim");
+      if (at != std::string::npos) text[at] = 'w';
+    }
+    std::ofstream(dir_.path() / (n.name + ".directory.json")) << text;
+  }
+}
+
 std::vector<RelayNode> Deployment::view_of(const std::string& name) const {
   std::vector<RelayNode> v = nodes_;
   for (auto& n : v) {

@@ -137,6 +137,10 @@ class Deployment {
   std::vector<std::string> names() const;
   RelayNode& node(const std::string& name);
   const RelayNode& node(const std::string& name) const;
+  // Writes every relay's directory file again, signed with `serial` (a newer directory, which a
+  // relay takes on SIGHUP); `tamper` changes one byte of each body (a directory that must be
+  // refused).
+  void publish_directory(uint64_t serial, bool tamper = false);
   // The folder holding the relays' configs, keys, directory, journals and logs.
   const std::filesystem::path& dir() const { return dir_.path(); }
   // Extra settings for one relay, merged over the rest; they apply from its next start.

@@ -92,13 +92,14 @@ void write_directory(const std::vector<RelayNode>& all, const std::filesystem::p
   std::ofstream(dir / "directory.json") << sign_directory(all, dir);
 }
 
-std::string sign_directory(const std::vector<RelayNode>& view, const std::filesystem::path& dir) {
+std::string sign_directory(const std::vector<RelayNode>& view, const std::filesystem::path& dir,
+                           uint64_t serial) {
   std::string why;
   nlohmann::json net;
   std::ifstream(dir / "network.json") >> net;
   relay::DirectoryContents contents;
   contents.network = "veil-sim";
-  contents.serial = 1;
+  contents.serial = serial;
   contents.valid_after_unix_s = net["valid_after_unix_s"];
   contents.valid_until_unix_s = net["valid_until_unix_s"];
   contents.schedule = relay::EpochSchedule{net["genesis_unix_s"], net["epoch_length_s"]};

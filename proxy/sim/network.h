@@ -50,7 +50,8 @@ void write_directory(const std::vector<RelayNode>& all, const std::filesystem::p
 
 // The signed directory of `view` (each relay at its dial_port, as one relay sees the network)
 // under the keys write_directory made in `dir`, as the text of a directory file.
-std::string sign_directory(const std::vector<RelayNode>& view, const std::filesystem::path& dir);
+std::string sign_directory(const std::vector<RelayNode>& view, const std::filesystem::path& dir,
+                           uint64_t serial = 1);
 
 // The config of `self` within `all` as JSON (settings merge into it); RelayProcess writes it as
 // TOML (relay::toml_from_json). Makes the network's keys first (default options) unless `dir` has

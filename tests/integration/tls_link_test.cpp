@@ -4,6 +4,8 @@
 // nothing and each relay says it switched.
 #include <boost/test/unit_test.hpp>
 
+#include <signal.h>
+
 #include <cstdlib>
 #include <ctime>
 #include <map>
@@ -166,6 +168,40 @@ BOOST_AUTO_TEST_CASE(an_epoch_switch_under_traffic_loses_nothing) {
       BOOST_TEST(net.relay(name).output().find("{\"event\":\"epoch\",\"epoch\":1}") != std::string::npos);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(sighup_takes_a_newer_directory_and_refuses_a_bad_one) {
+  Deployment net("tls-reload", {{"plain_links", false}});
+  net.start();
+  send_and_deliver(net, 5);
+  const auto hup_all = [&] {
+    for (const std::string name : {kAlpha, kMix, kBeta}) ::kill(net.relay(name).pid(), SIGHUP);
+  };
+  net.publish_directory(2, /*tamper=*/true);
+  hup_all();
+  for (const std::string name : {kAlpha, kMix, kBeta}) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(wait_counter(net.relay(name), "directory_refused", 1, 5s) == 1u);
+      BOOST_TEST(net.relay(name).output().find("\"event\":\"directory_refused\"") != std::string::npos);
+    }
+  }
+  net.publish_directory(2);
+  hup_all();
+  for (const std::string name : {kAlpha, kMix, kBeta}) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(wait_counter(net.relay(name), "directory_updates", 1, 5s) == 1u);
+      BOOST_TEST(net.relay(name).output().find("{\"event\":\"directory\",\"needs_restart\":[],\"serial\":2}") !=
+                 std::string::npos, net.relay(name).output());
+    }
+  }
+  // The same serial again is not newer.
+  hup_all();
+  BOOST_TEST(wait_counter(net.relay(kBeta), "directory_refused", 2, 5s) == 2u);
+  BOOST_TEST(net.counter(kBeta, "peer_disconnects") == 0u);
+  Submitter submitter(net.submit_port());
+  BOOST_REQUIRE(submitter.send(v1_submission(net.alpha.accounts[0], net.beta.accounts[0], 99, net.rng)));
+  BOOST_REQUIRE(submitter.wait_answers(5s));
+  BOOST_TEST(wait_until(10s, [&] { return net.beta_inbox().distinct() >= 6; }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

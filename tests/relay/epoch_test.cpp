@@ -3,6 +3,8 @@
 // is refused and counted; the replay cache is kept per epoch and dropped with its key; a relay
 // with no key for the current epoch does not start.
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -146,6 +148,60 @@ BOOST_AUTO_TEST_CASE(a_relay_without_a_key_for_the_current_epoch_does_not_start)
   advance_to(w, 2, kSecond);
   w.stop_relay(kBeta);
   BOOST_CHECK_THROW(w.restart_relay(kBeta), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_directory_brings_the_next_epochs_keys_without_dropping_anything) {
+  sim::InProcessWorld w;
+  declare_world(w, true, {}, [](relay::RelayConfig& c) {
+    c.mix.strategy = relay::MixConfig::Strategy::poisson;
+    c.mix.mean_delay = 5 * kSecond;
+  });
+  w.use_epochs(timing(w), 4);
+  w.start();
+  // A directory that publishes epochs 0 and 1 only replaces the one the relays started with.
+  std::map<std::string, std::map<uint64_t, crypto::PublicKey>> all;
+  for (const auto& pc : w.node(kAlpha).config.directory) all[pc.name] = pc.epoch_keys;
+  for (const std::string name : {kAlpha, kMix, kBeta}) {
+    for (auto& pc : w.node(name).config.directory) {
+      pc.epoch_keys.erase(pc.epoch_keys.lower_bound(2), pc.epoch_keys.end());
+    }
+    auto restart = w.relay(name).update_directory(w.node(name).config);
+    BOOST_TEST(restart.empty());
+  }
+  advance_to(w, 2, kSecond);  // epoch 2: nobody publishes a key for it
+  w.submitter(kAlpha).send(message_to_beta(w, 1));
+  w.settle();
+  BOOST_TEST(w.submitter(kAlpha).answers().back().reason() == "unknown_destination");
+
+  // Messages in the mix when the newer directory arrives stay there and leave on schedule.
+  for (const std::string name : {kAlpha, kMix, kBeta}) {
+    for (auto& pc : w.node(name).config.directory) pc.epoch_keys = all[pc.name];
+    BOOST_TEST(w.relay(name).update_directory(w.node(name).config).empty());
+    BOOST_TEST(w.counter(name, Counter::directory_updates) == 2u);
+  }
+  for (uint64_t n = 2; n < 12; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
+  w.settle();
+  BOOST_TEST(w.submitter(kAlpha).accepted() == 10u);
+  w.advance(kSecond);
+  const auto before = w.relay(kMix).metrics().pool_now;
+  BOOST_TEST(before > 0u);
+  for (const std::string name : {kAlpha, kMix, kBeta}) {
+    BOOST_TEST(w.relay(name).update_directory(w.node(name).config).empty());  // the same again
+  }
+  BOOST_TEST(w.relay(kMix).metrics().pool_now == before);
+  w.advance(60 * kSecond);
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 10u);
+
+  // What only a restart can apply is said, and the rest still applies.
+  auto changed = w.node(kAlpha).config;
+  for (auto& pc : changed.directory) {
+    if (pc.name == kMix) pc.port = 9;
+  }
+  changed.directory.erase(std::remove_if(changed.directory.begin(), changed.directory.end(),
+                                         [](const relay::PeerConfig& pc) { return pc.name == kBeta; }),
+                          changed.directory.end());
+  const auto restart = w.relay(kAlpha).update_directory(changed);
+  BOOST_TEST(restart.size() == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -509,8 +509,10 @@ BOOST_AUTO_TEST_CASE(unknown_keys_are_named_by_full_path) {
   // The keys of the static directory are gone: the directory comes from directory_file.
   const auto old = problems_of(s.mix_config("epoch_key_file = \"/etc/veil/epoch.priv\"\nepoch = 3",
                                             "[[directory]]\nname = \"mix-1\"\naddress = \"127.0.0.1:7601\"\n"));
-  BOOST_TEST(old == (std::vector<std::string>{"directory: unknown key", "epoch: unknown key",
-                                              "epoch_key_file: unknown key"}),
+  BOOST_TEST(old == (std::vector<std::string>{
+                        "directory: unknown key (the directory is a signed file now: directory_file, docs/directory.md)",
+                        "epoch: unknown key (epochs follow the directory's schedule now)",
+                        "epoch_key_file: unknown key (epoch keys live in key_dir now: veil relay-keys init)"}),
              joined(old));
 }
 
@@ -803,7 +805,7 @@ BOOST_AUTO_TEST_CASE(the_directory_must_list_this_relay_under_its_identity) {
   // identity key of the first.
   const std::string again = s.make_key_dir((s.dir / "alpha-again.keys").string(), "relay-alpha");
   BOOST_TEST(only_problem(replaced(s.provider_config(), s.key_dir("relay-alpha"), again)) ==
-             "directory_file: lists \"relay-alpha\" under another identity key than key_dir holds");
+             "directory_file: lists \"relay-alpha\" under a different identity key from the one key_dir holds");
   // The key directory of another relay.
   BOOST_TEST(only_problem(replaced(s.mix_config(), s.key_dir("mix-1"), s.key_dir("relay-beta"))) ==
              "key_dir: holds the keys of \"relay-beta\", not of \"mix-1\"");
@@ -840,9 +842,9 @@ BOOST_AUTO_TEST_CASE(epoch_overlap_is_at_most_half_an_epoch) {
   // The directory's epochs last 3600 s: at most 1800 s of overlap.
   BOOST_TEST(valid(s.mix_config("epoch_overlap_ms = 1800000")).epoch_timing.overlap == 1'800'000'000);
   BOOST_TEST(only_problem(s.mix_config("epoch_overlap_ms = 1800001")) ==
-             "epoch_overlap_ms: longer than half the directory's epoch (3600 s)");
+             "epoch_overlap_ms: at most half the directory's epoch, 1800000 ms");
   BOOST_TEST(only_problem(s.mix_config("epoch_overlap_ms = 1800000.5")) ==
-             "epoch_overlap_ms: longer than half the directory's epoch (3600 s)");
+             "epoch_overlap_ms: at most half the directory's epoch, 1800000 ms");
 }
 
 BOOST_AUTO_TEST_CASE(key_dir_must_hold_the_published_current_epoch_key) {
@@ -859,7 +861,7 @@ BOOST_AUTO_TEST_CASE(key_dir_must_hold_the_published_current_epoch_key) {
   BOOST_TEST_REQUIRE(store_epoch_key(kd, kCurrentEpoch, crypto::PrivateKey::generate(s.rng), &why) == Error::ok,
                      why);
   BOOST_TEST(only_problem(s.mix_config()) ==
-             "directory_file: publishes another key for this relay in epoch 1 than key_dir holds");
+             "directory_file: publishes a different key for this relay in epoch 1 from the one key_dir holds");
   valid(s.mix_config(), kValidAfter);  // epoch 0 still matches
 }
 
@@ -895,7 +897,7 @@ BOOST_AUTO_TEST_CASE(directory_file_refusals) {
     return only_problem(replaced(s.mix_config(), s.directory_file, path));
   };
   const std::string missing = (s.dir / "absent.json").string();
-  BOOST_TEST(with_file(missing) == "directory_file: cannot read " + missing);
+  BOOST_TEST(with_file(missing) == "directory_file: cannot read " + missing + ": No such file or directory");
   // A descriptor is no directory.
   BOOST_TEST(with_file(s.write_text("descriptor.json", s.mix_descriptor)) ==
              "directory_file: unknown_version: directory: format is not \"veil-directory/1\"");

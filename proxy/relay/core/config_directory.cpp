@@ -1,6 +1,8 @@
 // The signed directory in the relay config: verified under the configured authorities, checked
 // to list this relay as its key directory knows it, and turned into the peers and the epoch
 // schedule the relay runs on.
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -52,7 +54,7 @@ std::vector<std::string> apply_directory(RelayConfig& c, const std::string& text
   const Descriptor* self = dir->find(c.name);
   if (self == nullptr || !lists(*dir, c.name, identity->key.public_key())) {
     p.push_back("directory_file: " + std::string(self == nullptr ? "does not list this relay (\"" + c.name + "\")"
-                                                                 : "lists \"" + c.name + "\" under another identity key than key_dir holds"));
+                                                                 : "lists \"" + c.name + "\" under a different identity key from the one key_dir holds"));
     return p;
   }
   const bool provider_listed =
@@ -65,8 +67,8 @@ std::vector<std::string> apply_directory(RelayConfig& c, const std::string& text
   }
   const Micros length = dir->schedule.length_s * kMicrosPerSecond;
   if (c.epoch_overlap > length / 2) {
-    p.push_back("epoch_overlap_ms: longer than half the directory's epoch (" +
-                std::to_string(dir->schedule.length_s) + " s)");
+    p.push_back("epoch_overlap_ms: at most half the directory's epoch, " +
+                std::to_string(dir->schedule.length_s * 500) + " ms");
     return p;
   }
   EpochTiming timing{dir->schedule.genesis_unix_s * kMicrosPerSecond, length, c.epoch_overlap, 0};
@@ -85,8 +87,8 @@ std::vector<std::string> apply_directory(RelayConfig& c, const std::string& text
     return p;
   }
   if (!(own->pub == *published)) {
-    p.push_back("directory_file: publishes another key for this relay in epoch " +
-                std::to_string(current) + " than key_dir holds");
+    p.push_back("directory_file: publishes a different key for this relay in epoch " +
+                std::to_string(current) + " from the one key_dir holds");
     return p;
   }
   std::vector<PeerConfig> peers;
@@ -124,7 +126,7 @@ std::vector<std::string> apply_directory(RelayConfig& c, const std::string& text
 
 std::vector<std::string> attach_directory(RelayConfig& c, int64_t now_unix_s) {
   std::ifstream in(c.directory_file, std::ios::binary);
-  if (!in) return {"directory_file: cannot read " + c.directory_file};
+  if (!in) return {"directory_file: cannot read " + c.directory_file + ": " + std::strerror(errno)};
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return {"directory_file: cannot read " + c.directory_file};

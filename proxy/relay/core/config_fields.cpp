@@ -307,7 +307,11 @@ void check_keys(const toml::table& t, std::span<const Field<R>> fields, const st
       continue;
     }
     std::string hint;
-    std::size_t best = 3;  // suggest only within distance 2
+    // Keys of earlier versions: say what replaced them.
+    if (path == "directory") hint = " (the directory is a signed file now: directory_file, docs/directory.md)";
+    if (path == "epoch_key_file") hint = " (epoch keys live in key_dir now: veil relay-keys init)";
+    if (path == "epoch") hint = " (epochs follow the directory's schedule now)";
+    std::size_t best = hint.empty() ? 3 : 0;  // suggest only within distance 2
     const std::string under = section.empty() ? "" : section + ".";
     for (const auto& f : fields) {
       if (f.path.substr(0, under.size()) != under) continue;

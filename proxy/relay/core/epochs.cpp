@@ -14,25 +14,70 @@ const PairKeys* RelayKeys::pair(const Peer& p, uint64_t epoch) const {
   return it == m.end() ? nullptr : &it->second;
 }
 
+const crypto::PublicKey* RelayKeys::published_key(const Peer& p, uint64_t epoch) const {
+  if (p.index >= published.size()) return nullptr;
+  const auto& m = published[p.index];
+  auto it = m.find(epoch);
+  return it == m.end() ? nullptr : &it->second;
+}
+
+// Peers' configs change only here and at construction (on the loop thread); workers read the
+// published keys from the snapshot.
 std::shared_ptr<const RelayKeys> RelayState::build_keys(int64_t now) const {
   auto k = std::make_shared<RelayKeys>();
   k->epochs = make_epoch_view(config_.epoch_timing, now, keys_ ? keys_->epochs.get() : nullptr,
                               env_.keys);
   k->pairwise.resize(peers_.size());
+  k->published.resize(peers_.size());
   for (const auto& p : peers_) {
+    k->published[p->index] = p->config.epoch_keys;
     for (const auto& [e, own] : k->epochs->keys) {
-      if (const PairKeys* had = keys_ ? keys_->pair(*p, e) : nullptr) {
+      auto theirs = p->config.epoch_keys.find(e);
+      if (theirs == p->config.epoch_keys.end()) continue;
+      const PairKeys* had = keys_ ? keys_->pair(*p, e) : nullptr;
+      const crypto::PublicKey* had_key = keys_ ? keys_->published_key(*p, e) : nullptr;
+      if (had != nullptr && had_key != nullptr && *had_key == theirs->second) {
         k->pairwise[p->index].emplace(e, *had);
         continue;
       }
-      auto theirs = p->config.epoch_keys.find(e);
-      if (theirs == p->config.epoch_keys.end()) continue;
       auto send = crypto::derive_pairwise_key(*own, theirs->second, true, e);
       auto recv = crypto::derive_pairwise_key(*own, theirs->second, false, e);
       if (send && recv) k->pairwise[p->index].emplace(e, PairKeys{*send, *recv});
     }
   }
   return k;
+}
+
+std::vector<std::string> RelayState::update_directory(const std::vector<PeerConfig>& directory,
+                                                      const EpochTiming& timing) {
+  std::vector<std::string> restart;
+  if (timing.genesis != config_.epoch_timing.genesis || timing.length != config_.epoch_timing.length) {
+    restart.push_back("the epoch schedule changed");
+    return restart;
+  }
+  std::map<std::string, const PeerConfig*> listed;
+  for (const PeerConfig& pc : directory) {
+    if (pc.id != config_.id) listed.emplace(pc.name, &pc);
+  }
+  for (auto& p : peers_) {
+    auto it = listed.find(p->config.name);
+    if (it == listed.end()) {
+      restart.push_back("relay " + p->config.name + " left the directory");
+      continue;
+    }
+    const PeerConfig& n = *it->second;
+    if (!(n.identity == p->config.identity) || n.host != p->config.host || n.port != p->config.port ||
+        n.providers != p->config.providers) {
+      restart.push_back("relay " + n.name + " changed its identity key, address or providers");
+    } else {
+      p->config.epoch_keys = n.epoch_keys;
+    }
+    listed.erase(it);
+  }
+  for (const auto& [name, pc] : listed) restart.push_back("relay " + name + " joined the directory");
+  keys_ = build_keys(to_wall(env_.clock.now()));
+  metrics_.inc(Counter::directory_updates);
+  return restart;
 }
 
 void RelayState::arm_epoch_timer() {

@@ -26,6 +26,7 @@ namespace veil::relay {
 //  packets_dropped_replay_full     the epoch's replay filter is full
 //  packets_dropped_epoch           a layer under an epoch whose key this relay has wiped
 //  epoch_switches                  epoch changes made while running
+//  directory_updates/refused       newer directories applied / refused (the last good one stays)
 //  deliveries_unwrapped            bundles opened for this relay's recipients (valid bundle)
 //  deliveries_sent/acked/retried   Delivery frames written / acknowledged / written again
 //  deliveries_dropped_access       the access key did not match (access_denied)
@@ -61,7 +62,8 @@ namespace veil::relay {
   X(cover_drop_sent) X(cover_loop_sent) X(cover_drop_received) X(cover_loop_returned)         \
   X(cover_loop_lost) X(cover_loop_unknown) X(peer_connects) X(peer_disconnects)               \
   X(peer_frames_malformed) X(deliver_connects) X(deliver_frames_malformed)                  \
-  X(submit_connections) X(packets_recovered) X(deliveries_recovered) X(epoch_switches)
+  X(submit_connections) X(packets_recovered) X(deliveries_recovered) X(epoch_switches) \
+  X(directory_updates) X(directory_refused)
 
 enum class Counter : int {
 #define VEIL_COUNTER_ENUM(name) name,

@@ -213,6 +213,12 @@ void Relay::on_epoch(std::function<void(uint64_t)> listener) {
   state_->epoch_listener_ = std::move(listener);
 }
 uint64_t Relay::epoch() const { return state_->keys_->epochs->current; }
+std::vector<std::string> Relay::update_directory(const RelayConfig& newer) {
+  auto restart = state_->update_directory(newer.directory, newer.epoch_timing);
+  state_->arm_epoch_timer();
+  return restart;
+}
+void Relay::directory_refused() { state_->metrics_.inc(Counter::directory_refused); }
 Role Relay::role() const { return state_->role_; }
 uint16_t Relay::peer_port() const {
   return state_->peer_listener_ ? state_->peer_listener_->port() : 0;

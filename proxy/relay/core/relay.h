@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/executor.h"
@@ -85,6 +87,13 @@ class Relay {
   // start()).
   void on_epoch(std::function<void(uint64_t epoch)> listener);
   uint64_t epoch() const;
+  // A newer directory (config.h apply_directory checked it): the peers' epoch keys change now,
+  // without touching links or pooled packets. Returns what it changes that only a restart can
+  // apply (a relay joining or leaving, a changed identity key, address or providers, another
+  // epoch schedule), one line each; the rest is applied all the same.
+  std::vector<std::string> update_directory(const RelayConfig& newer);
+  // Counts a directory that was refused (the daemon keeps the last good one).
+  void directory_refused();
 
   Role role() const;
   uint16_t peer_port() const;

@@ -53,8 +53,12 @@ struct PairKeys {
 struct RelayKeys {
   std::shared_ptr<const EpochView> epochs;
   std::vector<std::map<uint64_t, PairKeys>> pairwise;  // by Peer::index, then epoch
+  // The epoch keys the directory publishes, by Peer::index, then epoch.
+  std::vector<std::map<uint64_t, crypto::PublicKey>> published;
 
   const PairKeys* pair(const Peer& p, uint64_t epoch) const;
+  // The key the directory publishes for `p` in `epoch`, or null.
+  const crypto::PublicKey* published_key(const Peer& p, uint64_t epoch) const;
 };
 
 // A packet inside the mix pool.
@@ -222,6 +226,9 @@ class RelayState {
   void on_epoch_timer();
   void arm_epoch_timer();
   void retire_epochs();
+  // What the newer directory changes that needs a restart (empty: all of it applies now).
+  std::vector<std::string> update_directory(const std::vector<PeerConfig>& directory,
+                                            const EpochTiming& timing);
   // Decodes one packet's layer under the keys `b` holds, at its epoch; sets `epoch`.
   static Result<crypto::Unwrapped> unwrap_layer(const PacketBatch& b, ByteView packet,
                                                 uint64_t& epoch, bool& pairwise_layer);

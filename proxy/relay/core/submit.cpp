@@ -173,7 +173,7 @@ std::vector<Peer*> RelayState::choose_mixes(const RelayKeys& keys, Rng& rng) con
   const uint64_t epoch = keys.epochs->current;
   std::vector<Peer*> mixes;
   for (const auto& p : peers_) {
-    if (p->config.is_mix() && p->config.epoch_keys.contains(epoch)) mixes.push_back(p.get());
+    if (p->config.is_mix() && keys.published_key(*p, epoch) != nullptr) mixes.push_back(p.get());
   }
   std::vector<Peer*> path;
   if (mixes.empty()) return path;
@@ -199,9 +199,9 @@ Result<Bytes> RelayState::wrap_for(const RelayKeys& keys, const std::vector<Peer
     crypto::Hop h;
     h.epoch = epoch;
     if (path[i] != nullptr) {
-      auto key = path[i]->config.epoch_keys.find(epoch);
-      if (key == path[i]->config.epoch_keys.end()) return Error::unknown_destination;
-      h.key = key->second;
+      const crypto::PublicKey* key = keys.published_key(*path[i], epoch);
+      if (key == nullptr) return Error::unknown_destination;
+      h.key = *key;
       h.id = path[i]->config.id;
       if (const PairKeys* pair = i == 0 ? keys.pair(*path[i], epoch) : nullptr) h.pairwise = &pair->send;
     } else {
