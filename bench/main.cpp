@@ -1,4 +1,4 @@
-// Entry point of veil-bench: `veil-bench crypto|relay|journal|privacy ...` (each prints its options).
+// Entry point of veil-bench: `veil-bench crypto|relay|journal|tls|privacy ...` (each prints its options).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +8,7 @@
 #include "bench/privacy/privacy_bench.h"
 #include "bench/relay/journal_bench.h"
 #include "bench/relay/throughput.h"
+#include "bench/relay/tls_bench.h"
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "privacy") == 0) {
@@ -19,6 +20,11 @@ int main(int argc, char** argv) {
     veil::bench::JournalBenchOptions j;
     if (!veil::bench::parse_journal_options(argc, argv, 2, j)) return 2;
     return veil::bench::run_journal_bench(j);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "tls") == 0) {
+    veil::bench::TlsBenchOptions t;
+    if (!veil::bench::parse_tls_options(argc, argv, 2, t)) return 2;
+    return veil::bench::run_tls_bench(t);
   }
   if (argc >= 2 && std::strcmp(argv[1], "relay") == 0) {
     veil::bench::ThroughputOptions t;
@@ -44,6 +50,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: veil-bench crypto [--quick] [--content-bytes N] [--only OP_PREFIX]\n"
                          "       veil-bench relay --help\n"
                          "       veil-bench journal --help\n"
+                         "       veil-bench tls --help\n"
                          "       veil-bench privacy --help\n");
     return 2;
   }

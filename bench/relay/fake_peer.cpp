@@ -21,7 +21,29 @@ std::vector<int64_t> PacketSink::arrivals() const {
   return arrivals_;
 }
 
-void PacketSink::serve(sim::Socket& s) {
+void PacketSink::use_tls(std::shared_ptr<LinkTls> tls) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tls_ = std::move(tls);
+}
+
+relay::LinkSecurityStats PacketSink::tls_stats() {
+  std::shared_ptr<LinkTls> tls;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tls = tls_;
+  }
+  return tls ? tls->stats() : relay::LinkSecurityStats{};
+}
+
+void PacketSink::serve(sim::Socket& socket) {
+  std::shared_ptr<LinkTls> tls;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tls = tls_;
+  }
+  std::unique_ptr<LinkChannel> link = tls ? std::make_unique<LinkChannel>(socket, tls, "")
+                                          : std::make_unique<LinkChannel>(socket);
+  LinkChannel& s = *link;
   // Frames: u32 length || body; packet bodies are 0x02 || u64 seq || packet.
   std::vector<uint8_t> buf(1 << 20);
   std::size_t have = 0;

@@ -1,12 +1,14 @@
-// Fake relays at the edges of a throughput run: a sink that counts and acknowledges packets, and a
-// source that sends pre-built packets over a peer link.
+// Fake relays at the edges of a throughput run: a sink that counts and acknowledges packets, over
+// plain or TLS links.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
 
+#include "bench/relay/bench_link.h"
 #include "proxy/sim/accept_loop.h"
 #include "proxy/sim/socket.h"
 
@@ -18,6 +20,11 @@ class PacketSink {
   explicit PacketSink(std::size_t packet_size);
   ~PacketSink();
   uint16_t port() const { return loop_.port(); }
+  // Serves the links accepted from now on with TLS as `tls` (the sink's identity); call before
+  // the relay that dials it starts.
+  void use_tls(std::shared_ptr<LinkTls> tls);
+  // The TLS end's counts (all zero for plain links).
+  relay::LinkSecurityStats tls_stats();
   uint64_t packets() const { return packets_; }
   uint64_t bad_size() const { return bad_size_; }
   // Arrival times of packets (steady clock, ns), recorded only while `record` is on.
@@ -28,6 +35,7 @@ class PacketSink {
   void serve(sim::Socket& s);
   sim::AcceptLoop loop_;
   std::size_t packet_size_;
+  std::shared_ptr<LinkTls> tls_;  // under mu_
   std::atomic<uint64_t> packets_{0};
   std::atomic<uint64_t> bad_size_{0};
   std::atomic<bool> record_{false};

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "crypto/keys.h"
 #include "proxy/relay/core/framing.h"
 #include "proxy/sim/accounts.h"
 #include "proxy/sim/messenger.h"
@@ -58,6 +61,53 @@ double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5))];
+}
+
+double round_to(double x, int digits) {
+  const double f = std::pow(10.0, digits);
+  return std::round(x * f) / f;
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+void wait_idle(pid_t pid) {
+  for (int i = 0; i < 30; ++i) {
+    const double c0 = cpu_seconds(pid);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (cpu_seconds(pid) - c0 < 0.015) return;
+  }
+}
+
+double x25519_rate(int first_core, int cores, double seconds) {
+  std::vector<double> rates(static_cast<std::size_t>(cores));
+  std::vector<std::thread> threads;
+  for (int c = 0; c < cores; ++c) {
+    threads.emplace_back([&, c] {
+      pin_self(first_core + c, 1);
+      SystemRng rng;
+      const crypto::KeyPair a = crypto::KeyPair::generate(rng);
+      const crypto::KeyPair b = crypto::KeyPair::generate(rng);
+      std::array<uint8_t, 32> out{};
+      long n = 0;
+      const auto start = std::chrono::steady_clock::now();
+      double elapsed = 0;
+      do {
+        for (int i = 0; i < 100; ++i) (void)a.priv.agree(b.pub, out);
+        n += 100;
+        elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      } while (elapsed < seconds);
+      rates[static_cast<std::size_t>(c)] = static_cast<double>(n) / elapsed;
+    });
+  }
+  for (auto& t : threads) t.join();
+  double sum = 0;
+  for (double r : rates) sum += r;
+  return sum;
 }
 
 RelaySetup::RelaySetup(const std::string& name, bool provider, const nlohmann::json& settings)
@@ -107,7 +157,8 @@ nlohmann::json base_settings() {
           {"mix_hops", 0},
           {"packet_size", kPacketSize},
           {"per_peer_queue", 1000000},
-          {"metrics_interval_ms", 1000}};
+          {"metrics_interval_ms", 1000},
+          {"plain_links", true}};
 }
 
 std::vector<Bytes> submission_frames(std::size_t count, Rng& rng) {

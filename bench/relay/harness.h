@@ -34,6 +34,17 @@ double cpu_seconds(pid_t pid);
 double cpu_seconds_in(const std::string& stat_path);
 // The q-quantile of `v` (nearest rank); 0 for an empty vector.
 double quantile(std::vector<double> v, double q);
+// x rounded to `digits` decimals (for printed figures).
+double round_to(double x, int digits);
+// The first three fields of /proc/loadavg.
+std::string load_average();
+// Waits (up to 3 s) until the process is idle: under 1.5 % of a core over 100 ms. A window should
+// not pay for the work another one left behind (RocksDB flushing a memtable, say).
+void wait_idle(pid_t pid);
+// X25519 operations per second with one thread on each of `cores` CPUs from `first_core` on, all
+// running at once for `seconds` (the speed of these virtual CPUs drifts, so the bound is measured
+// next to each run rather than once).
+double x25519_rate(int first_core, int cores, double seconds);
 
 // One provider relay "name" whose only peer is a PacketSink; the relay's files (config, keys,
 // metrics, journal) live in a scratch directory of its own.
@@ -59,7 +70,8 @@ struct RelaySetup {
 };
 
 // The relay settings every relay benchmark starts from: mix none, no cover, no mix hops, 4096 B
-// packets, queues large enough never to refuse.
+// packets, queues large enough never to refuse, plain peer links (the fake peers speak plain
+// frames; `veil-bench tls` sets plain_links = false where it measures TLS).
 nlohmann::json base_settings();
 
 // `count` pre-built submit frames with real SSv1 envelopes (300-800 B) to "sink.example".

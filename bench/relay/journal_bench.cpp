@@ -31,18 +31,6 @@ using nlohmann::json;
 
 void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
-double round_to(double x, int digits) {
-  const double f = std::pow(10.0, digits);
-  return std::round(x * f) / f;
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
 void print(const json& j) {
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
@@ -86,16 +74,6 @@ Snapshot fresh_snapshot(const RelaySetup& s) {
     r.sync_seconds = j["journal"]["sync_seconds"].get<double>();
     r.pool = j["gauges"]["pool"].get<uint64_t>();
     return r;
-  }
-}
-
-// Waits (up to 3 s) until the relay is idle: under 1.5 % of a core over 100 ms. A window should
-// not pay for the work another one left behind (RocksDB flushing a memtable, say).
-void settle(pid_t pid) {
-  for (int i = 0; i < 30; ++i) {
-    const double c0 = cpu_seconds(pid);
-    sleep_s(0.1);
-    if (cpu_seconds(pid) - c0 < 0.015) return;
   }
 }
 
@@ -157,7 +135,7 @@ struct Window {
 // the packets drain.
 Window sidecar_window(RelaySetup& s, const std::vector<Bytes>& frames, double seconds,
                       std::size_t in_flight, uint64_t& accepted_total) {
-  settle(s.relay->pid());
+  wait_idle(s.relay->pid());
   Window w;
   w.q0 = fresh_snapshot(s);
   std::atomic<bool> stop{false};
@@ -183,7 +161,7 @@ Window sidecar_window(RelaySetup& s, const std::vector<Bytes>& frames, double se
   accepted_total += result.accepted;
   w.rejected = result.rejected;
   wait_for(*s.sink, accepted_total, 10);
-  settle(s.relay->pid());
+  wait_idle(s.relay->pid());
   w.q1 = fresh_snapshot(s);
   w.seconds = static_cast<double>(t1 - t0) / 1e9;
   w.delivered = p1 - p0;
@@ -455,8 +433,8 @@ ThroughputResult throughput_and_bound(const JournalBenchOptions& o, const std::v
 
   // 2. The raw loop, in the journal's directory, at the journal's mean batch size; the relays are
   // idle (settled) meanwhile.
-  settle(on.relay->pid());
-  settle(off.relay->pid());
+  wait_idle(on.relay->pid());
+  wait_idle(off.relay->pid());
   const auto batch = static_cast<std::size_t>(jf.bytes_per_sync());
   const RawResult append = raw_sync_loop(out.journal_dir, batch, o.raw_seconds, false);
   const RawResult overwrite = raw_sync_loop(out.journal_dir, batch, std::max(1.0, o.raw_seconds / 2), true);
@@ -504,7 +482,7 @@ struct LatencyWindow {
 
 LatencyWindow latency_window(RelaySetup& s, const std::vector<Bytes>& frames, double seconds,
                              uint64_t& accepted_total) {
-  settle(s.relay->pid());
+  wait_idle(s.relay->pid());
   const std::size_t n0 = s.sink->arrivals().size();
   std::vector<int64_t> sends;
   sends.reserve(static_cast<std::size_t>(seconds * 1000 + 100));
@@ -550,11 +528,11 @@ LatencyResult latency(const JournalBenchOptions& o, const std::vector<Bytes>& fr
     for (int k = 0; k < 2; ++k) {
       const bool journal = (k == 0) == (r % 2 == 1);  // off, on; on, off; ...
       RelaySetup& s = journal ? on : off;
-      settle(s.relay->pid());
+      wait_idle(s.relay->pid());
       const Snapshot m0 = journal ? fresh_snapshot(s) : Snapshot{};
       const LatencyWindow w = latency_window(s, frames, o.latency_seconds, journal ? acc_on : acc_off);
       if (journal) {
-        settle(s.relay->pid());
+        wait_idle(s.relay->pid());
         const Snapshot m1 = fresh_snapshot(s);
         out.journal.add(m0, m1);
         out.journal.add_phase(m0, m1);

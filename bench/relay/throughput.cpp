@@ -4,7 +4,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -20,36 +19,6 @@
 
 namespace veil::bench {
 namespace {
-
-// X25519 operations per second with one thread on each of `cores` CPUs from `first_core` on, all
-// running at once for `seconds` (the speed of these virtual CPUs drifts, so the bound is measured
-// next to each run rather than once).
-double x25519_rate(int first_core, int cores, double seconds) {
-  std::vector<double> rates(static_cast<std::size_t>(cores));
-  std::vector<std::thread> threads;
-  for (int c = 0; c < cores; ++c) {
-    threads.emplace_back([&, c] {
-      pin_self(first_core + c, 1);
-      SystemRng rng;
-      const crypto::KeyPair a = crypto::KeyPair::generate(rng);
-      const crypto::KeyPair b = crypto::KeyPair::generate(rng);
-      std::array<uint8_t, 32> out{};
-      long n = 0;
-      const auto start = std::chrono::steady_clock::now();
-      double elapsed = 0;
-      do {
-        for (int i = 0; i < 100; ++i) (void)a.priv.agree(b.pub, out);
-        n += 100;
-        elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      } while (elapsed < seconds);
-      rates[static_cast<std::size_t>(c)] = static_cast<double>(n) / elapsed;
-    });
-  }
-  for (auto& t : threads) t.join();
-  double sum = 0;
-  for (double r : rates) sum += r;
-  return sum;
-}
 
 int sidecar(int cores, double seconds, const std::vector<Bytes>& frames) {
   RelaySetup s("relay-sidecar", true, base_settings());

@@ -1,6 +1,7 @@
-// TLS link handshake cost (for a future `veil-bench tls`): full TLS 1.3 handshakes between two
-// TlsSecurity instances in one process over in-memory streams, timed on one core, with the
-// listener's share (the cost a relay pays per accepted peer connection) measured apart.
+// TLS link handshake cost (`veil-bench tls` shows it next to a real relay's): full TLS 1.3
+// handshakes between two TlsSecurity instances in one process over in-memory streams, timed on
+// one core, with the listener's share (the cost a relay pays per accepted peer connection)
+// measured apart.
 #pragma once
 
 #include <cstddef>
