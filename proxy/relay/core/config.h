@@ -89,7 +89,8 @@ struct RelayConfig {
 crypto::RelayId relay_id(const std::string& name);
 
 // Every problem found in a config, one line each: "<key path>: <what is wrong>", e.g.
-// "mix.stratgy: unknown key" or "directory[1].epoch_key: not hex" (array indices count from 0).
+// "mix.stratgy: unknown key" or "directory_authorities[1]: not an Ed25519 public key (expected 64
+// hex digits)" (array indices count from 0).
 struct ConfigProblems {
   std::vector<std::string> problems;
 };
@@ -132,7 +133,7 @@ std::vector<std::string> apply_directory(RelayConfig& c, const std::string& text
 
 // One key of the config as the field table describes it (one row of docs/config.md).
 struct ConfigKey {
-  std::string path;           // "mix.threshold"; keys of a directory entry: "directory[].address"
+  std::string path;           // "mix.threshold"
   std::string type;           // "string", "integer", "number" (integer or float), "endpoint", ...
   std::string unit;           // "ms", "bytes", "packets/s", ... or empty
   std::string default_value;  // as TOML would spell it ("4096", "\"poisson\""), or "required"
