@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "crypto/keys.h"
+#include "crypto/packet_layer.h"
+#include "proxy/relay/core/config.h"
 #include "proxy/relay/core/framing.h"
 #include "proxy/sim/accounts.h"
 #include "proxy/sim/messenger.h"
@@ -159,6 +161,28 @@ nlohmann::json base_settings() {
           {"per_peer_queue", 1000000},
           {"metrics_interval_ms", 1000},
           {"plain_links", true}};
+}
+
+std::vector<Bytes> mix_packet_frames(std::size_t count, const crypto::PublicKey& mix_key,
+                                     const std::string& mix_name, const crypto::PublicKey& sink_key) {
+  std::vector<Bytes> frames(count);
+  const crypto::Hop hops[2] = {{mix_key, relay::relay_id(mix_name), nullptr},
+                               {sink_key, relay::relay_id("sink"), nullptr}};
+  auto prep = [&](std::size_t from, std::size_t step) {
+    pin_self(static_cast<int>(from), 1);
+    SystemRng rng;
+    Bytes payload(64);
+    for (std::size_t i = from; i < count; i += step) {
+      Bytes body(9, 0);
+      body[0] = 2;
+      append(body, *crypto::wrap_packet(hops, crypto::HopCommand::deliver, payload, kPacketSize, rng));
+      frames[i] = relay::frame(body);
+    }
+  };
+  std::thread t1(prep, 0, 2), t2(prep, 1, 2);
+  t1.join();
+  t2.join();
+  return frames;
 }
 
 std::vector<Bytes> submission_frames(std::size_t count, Rng& rng) {

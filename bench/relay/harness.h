@@ -15,6 +15,7 @@
 
 #include "base/bytes.h"
 #include "base/rng.h"
+#include "crypto/keys.h"
 #include "bench/relay/fake_peer.h"
 #include "proxy/sim/network.h"
 #include "proxy/sim/temp_dir.h"
@@ -76,6 +77,12 @@ nlohmann::json base_settings();
 
 // `count` pre-built submit frames with real SSv1 envelopes (300-800 B) to "sink.example".
 std::vector<Bytes> submission_frames(std::size_t count, Rng& rng);
+
+// `count` pre-built unique packet frames for a mix: u32 length || 0x02 || u64 seq (zero, filled
+// in when sent) || a 4096-byte packet with one onion layer for `mix` (its key) forwarding to
+// `sink` (whose layer delivers a 64-byte payload). Built on cores 0 and 1, one thread each.
+std::vector<Bytes> mix_packet_frames(std::size_t count, const crypto::PublicKey& mix_key,
+                                     const std::string& mix_name, const crypto::PublicKey& sink_key);
 
 struct PipelineResult {
   uint64_t sent = 0, accepted = 0, rejected = 0;

@@ -64,25 +64,8 @@ int unwrap(int cores, double seconds) {
   const double estimate = x25519_rate(0, 1, 0.5) * cores;
   const auto count = static_cast<std::size_t>(
       std::min(estimate * (seconds + kRounds * kRefill + 0.5) * 1.1, 600000.0));
-  // Pre-built unique packet frames (one onion layer for the mix, forwarding to the sink):
-  // u32 length || 0x02 || u64 seq (filled in when sent) || packet. Built on both cores.
-  std::vector<Bytes> frames(count);
-  const crypto::Hop hops[2] = {{s.nodes[0].epoch_key->pub, relay::relay_id(s.nodes[0].name), nullptr},
-                               {s.sink_node.epoch_key->pub, relay::relay_id("sink"), nullptr}};
-  auto prep = [&](std::size_t from, std::size_t step) {
-    pin_self(static_cast<int>(from), 1);
-    SystemRng rng;
-    Bytes payload(64);
-    for (std::size_t i = from; i < count; i += step) {
-      Bytes body(9, 0);
-      body[0] = 2;
-      append(body, *crypto::wrap_packet(hops, crypto::HopCommand::deliver, payload, kPacketSize, rng));
-      frames[i] = relay::frame(body);
-    }
-  };
-  std::thread p1(prep, 0, 2), p2(prep, 1, 2);
-  p1.join();
-  p2.join();
+  std::vector<Bytes> frames =
+      mix_packet_frames(count, s.nodes[0].epoch_key->pub, s.nodes[0].name, s.sink_node.epoch_key->pub);
   s.start(cores);
   sim::Socket sock = sim::Socket::connect_tcp(s.nodes[0].peer_port);
   Bytes hello{1};

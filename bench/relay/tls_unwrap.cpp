@@ -138,25 +138,9 @@ UnwrapTls tls_unwrap(const TlsBenchOptions& o, int& rc) {
   // 4 KiB and costs more than one X25519 to build, so no more than that.
   const auto count = static_cast<std::size_t>(
       std::min(estimate * 0.85 * windows_each * (o.unwrap_seconds + kRefill) * 1.15 + 5000, 400000.0));
-  // One onion layer for the mix, forwarding to the sink: u32 length || 0x02 || u64 seq || packet.
-  std::vector<Bytes> frames(count);
-  const crypto::Hop hops[2] = {{plain.s.nodes[0].epoch_key->pub, relay::relay_id("mix"), nullptr},
-                               {plain.s.sink_node.epoch_key->pub, relay::relay_id("sink"), nullptr}};
   const int64_t p0 = steady_ns();
-  auto prep = [&](std::size_t from, std::size_t step) {
-    pin_self(static_cast<int>(from), 1);
-    SystemRng rng;
-    Bytes payload(64);
-    for (std::size_t i = from; i < count; i += step) {
-      Bytes body(9, 0);
-      body[0] = 2;
-      append(body, *crypto::wrap_packet(hops, crypto::HopCommand::deliver, payload, kPacketSize, rng));
-      frames[i] = relay::frame(body);
-    }
-  };
-  std::thread t1(prep, 0, 2), t2(prep, 1, 2);
-  t1.join();
-  t2.join();
+  std::vector<Bytes> frames =
+      mix_packet_frames(count, plain.s.nodes[0].epoch_key->pub, "mix", plain.s.sink_node.epoch_key->pub);
   const double prep_s = static_cast<double>(steady_ns() - p0) / 1e9;
   plain.s.start(o.cores);
   tls.s.start(o.cores);

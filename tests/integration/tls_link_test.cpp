@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(a_link_tap_sees_one_record_size_per_packet_and_no_packet_by
   sim::Tap& mix_beta = tls.tap(kMix, kBeta, true, true);
   tls.start();
   send_and_deliver(tls, kMessages);
-  BOOST_TEST(tls.counter(kAlpha, "packets_sent") >= kMessages);
+  BOOST_TEST(wait_counter(tls.relay(kAlpha), "packets_sent", kMessages, 5s) >= kMessages);
   for (sim::Tap* tap : {&alpha_mix, &mix_beta}) {
     std::map<std::size_t, std::size_t> big;  // record length -> count, for records ≥ one packet
     std::size_t records = 0;
@@ -138,6 +138,19 @@ BOOST_AUTO_TEST_CASE(a_peer_without_a_directory_key_is_refused_and_counted) {
   BOOST_TEST(link_counter(beta, "handshakes_completed") >= 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_directory_relay_answering_for_another_is_refused_by_the_dialer) {
+  Deployment net("tls-impersonate", {{"plain_links", false}});
+  // relay-beta's link to mix-1 goes through a tap that will lead to relay-alpha instead: a relay
+  // of the directory, with a valid key, answering for another one.
+  sim::Tap& beta_to_mix = net.tap(kBeta, kMix, false);
+  net.start();
+  beta_to_mix.set_target(net.node(kAlpha).peer_port);
+  ::kill(net.relay(kMix).pid(), SIGKILL);  // drops relay-beta's link: it dials again, via the tap
+  sim::RelayProcess& beta = net.relay(kBeta);
+  BOOST_TEST(wait_link_counter(beta, "peers_refused_wrong_key", 1) >= 1u);
+  net.stop(kMix, false);
+}
+
 BOOST_AUTO_TEST_CASE(an_epoch_switch_under_traffic_loses_nothing) {
   // Epochs of 60 s, the next switch 6 s after the directory is written.
   sim::DirectoryOptions dir;
@@ -162,7 +175,7 @@ BOOST_AUTO_TEST_CASE(an_epoch_switch_under_traffic_loses_nothing) {
                         "delivered " << net.beta_inbox().distinct() << " of " << n);
   for (const std::string name : {kAlpha, kMix, kBeta}) {
     BOOST_TEST_CONTEXT(name) {
-      BOOST_TEST(net.counter(name, "epoch_switches") == 1u);
+      BOOST_TEST(wait_counter(net.relay(name), "epoch_switches", 1, 5s) == 1u);
       BOOST_TEST(net.counter(name, "packets_dropped_epoch") == 0u);
       BOOST_TEST(net.counter(name, "packets_dropped_auth") == 0u);
       BOOST_TEST(net.relay(name).output().find("{\"event\":\"epoch\",\"epoch\":1}") != std::string::npos);
