@@ -313,15 +313,17 @@ class TlsSecureStream final : public SecureStream,
     flush_out();
   }
 
-  // Hands what OpenSSL wrote to the network BIO to the raw stream, as one write.
+  // Hands what OpenSSL wrote to the network BIO to the raw stream, as one write. The bytes are
+  // read out of the BIO (which consumes them) rather than the BIO reset: a memory BIO's reset
+  // zeroes its whole allocation, which costs more than the record.
   void flush_out() {
-    char* data = nullptr;
-    const long len = BIO_get_mem_data(out_, &data);
-    if (len <= 0) return;
-    const ByteView pieces[] = {ByteView(reinterpret_cast<const uint8_t*>(data),
-                                        static_cast<std::size_t>(len))};
+    const std::size_t len = BIO_ctrl_pending(out_);
+    if (len == 0) return;
+    out_buf_.resize(len);
+    std::size_t got = 0;
+    if (BIO_read_ex(out_, out_buf_.data(), len, &got) != 1 || got != len) return;
+    const ByteView pieces[] = {ByteView(out_buf_.data(), got)};
     raw_->write(pieces);
-    (void)BIO_reset(out_);
   }
 
   // close_when_flushed() once established: close_notify after everything written, then close.
@@ -367,6 +369,7 @@ class TlsSecureStream final : public SecureStream,
   SSL* ssl_ = nullptr;
   BIO* in_ = nullptr;   // ciphertext from the peer, read by the SSL
   BIO* out_ = nullptr;  // ciphertext for the peer, written by the SSL
+  Bytes out_buf_;        // flush_out's buffer, reused
   Handlers up_;
   std::unique_ptr<Timer> deadline_;  // the handshake timeout
   std::unique_ptr<Timer> later_;     // deliveries deferred by resume()
