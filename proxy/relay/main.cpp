@@ -128,10 +128,13 @@ void make_keys_ahead(uint64_t epoch, const std::string& key_dir, Rng& rng) {
   }
 }
 
-// An epoch switch: said on stdout, and keys made ahead for the epochs to come.
-void on_epoch(uint64_t epoch, const std::string& key_dir, Rng& rng) {
+// An epoch switch: said on stdout, keys made ahead for the epochs to come, and any key that
+// could not be read or wiped since the last switch said on stderr.
+void on_epoch(uint64_t epoch, const std::string& key_dir, KeyDirEpochKeys& keys, Rng& rng) {
   std::printf("{\"event\":\"epoch\",\"epoch\":%llu}\n", static_cast<unsigned long long>(epoch));
   std::fflush(stdout);
+  const std::string problem = keys.take_problem();
+  if (!problem.empty()) std::fprintf(stderr, "veil-relay: key_dir: %s\n", problem.c_str());
   make_keys_ahead(epoch, key_dir, rng);
 }
 
@@ -153,6 +156,14 @@ void on_reload(uv_signal_t* s, int) {
   if (!problems.empty()) {
     d->relay->directory_refused();
     print_json({{"event", "directory_refused"}, {"serial", d->directory_serial}, {"problems", problems}});
+    return;
+  }
+  if (next.epoch_timing.genesis != d->config->epoch_timing.genesis ||
+      next.epoch_timing.length != d->config->epoch_timing.length) {
+    d->relay->directory_refused();
+    print_json({{"event", "directory_refused"},
+                {"serial", d->directory_serial},
+                {"problems", {"directory_file: another epoch schedule: needs a restart"}}});
     return;
   }
   const std::vector<std::string> restart = d->relay->update_directory(next);
@@ -197,6 +208,8 @@ std::unique_ptr<Journal> open_journal(const RelayConfig& config, Clock& clock, E
 }
 
 int run(const std::string& config_path) {
+  // A reload signal before the relay can take one must not end the process (SIGHUP's default).
+  std::signal(SIGHUP, SIG_IGN);
   RelayConfig config = load_config(config_path, now_unix_s());
   std::string why;
   auto identity = load_relay_identity(config.key_dir, &why);
@@ -220,7 +233,7 @@ int run(const std::string& config_path) {
     std::unique_ptr<Journal> journal = open_journal(config, clock, executor);
     const RelayConfig started = config;
     Relay relay(std::move(config), RelayEnv{clock, executor, transport, *security, *journal, rng, keys});
-    relay.on_epoch([&](uint64_t e) { on_epoch(e, key_dir, rng); });
+    relay.on_epoch([&](uint64_t e) { on_epoch(e, key_dir, keys, rng); });
     make_keys_ahead(relay.epoch(), key_dir, rng);
     relay.start();
     std::unique_ptr<Timer> metrics_timer;

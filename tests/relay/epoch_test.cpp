@@ -204,6 +204,26 @@ BOOST_AUTO_TEST_CASE(a_newer_directory_brings_the_next_epochs_keys_without_dropp
   BOOST_TEST(restart.size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(without_a_keyed_mix_a_submission_is_refused_not_sent_unmixed) {
+  sim::InProcessWorld w;
+  declare_world(w, true, [](relay::RelayConfig& c) { c.cover.drop_rate = 50; });
+  w.use_epochs(timing(w), 4);
+  w.start();
+  // A directory in which mix-1 publishes no key for the current epoch (0).
+  auto newer = w.node(kAlpha).config;
+  for (auto& pc : newer.directory) {
+    if (pc.name == kMix) pc.epoch_keys.erase(0);
+  }
+  BOOST_TEST(w.relay(kAlpha).update_directory(newer).empty());
+  const uint64_t covers = w.counter(kAlpha, Counter::cover_drop_sent);
+  w.submitter(kAlpha).send(message_to_beta(w, 1));
+  w.advance(kSecond);
+  BOOST_TEST(w.submitter(kAlpha).answers().back().reason() == "unknown_destination");
+  BOOST_TEST(w.counter(kAlpha, Counter::cover_drop_sent) == covers);
+  BOOST_TEST(w.deliver(kBeta).deliveries().empty());
+  BOOST_TEST(w.counter(kBeta, Counter::packets_received) == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace veil::relay_test

@@ -86,10 +86,17 @@ std::vector<std::string> apply_directory(RelayConfig& c, const std::string& text
                 reason(own.error(), detail));
     return p;
   }
-  if (!(own->pub == *published)) {
-    p.push_back("directory_file: publishes a different key for this relay in epoch " +
-                std::to_string(current) + " from the one key_dir holds");
-    return p;
+  // Every epoch key of this relay that the directory publishes and key_dir already holds must be
+  // the same key (a stale descriptor would make every layer to it fail from that epoch on).
+  for (const EpochPublicKey& k : self->epoch_keys) {
+    detail.clear();
+    auto held = k.epoch == current ? std::move(own) : load_epoch_key(c.key_dir, k.epoch, &detail);
+    if (!held) continue;  // made later, ahead of its epoch
+    if (!(held->pub == k.key)) {
+      p.push_back("directory_file: publishes a different key for this relay in epoch " +
+                  std::to_string(k.epoch) + " from the one key_dir holds");
+      return p;
+    }
   }
   std::vector<PeerConfig> peers;
   bool any_mix = false;

@@ -62,6 +62,8 @@ std::vector<std::string> RelayState::update_directory(const std::vector<PeerConf
   for (auto& p : peers_) {
     auto it = listed.find(p->config.name);
     if (it == listed.end()) {
+      // Off every path at once (no published key); its links stay until the restart.
+      p->config.epoch_keys.clear();
       restart.push_back("relay " + p->config.name + " left the directory");
       continue;
     }
@@ -75,21 +77,29 @@ std::vector<std::string> RelayState::update_directory(const std::vector<PeerConf
     listed.erase(it);
   }
   for (const auto& [name, pc] : listed) restart.push_back("relay " + name + " joined the directory");
-  keys_ = build_keys(to_wall(env_.clock.now()));
   metrics_.inc(Counter::directory_updates);
+  refresh_keys();
   return restart;
 }
 
+// Epochs follow the wall clock (the network's schedule), read afresh each time: a monotonic clock
+// stops during a host suspend and never sees the system clock set.
 void RelayState::arm_epoch_timer() {
-  const int64_t at = next_epoch_change(config_.epoch_timing, to_wall(env_.clock.now()));
+  const int64_t wall = env_.clock.wall_us();
+  const int64_t at = next_epoch_change(config_.epoch_timing, wall);
   if (at == std::numeric_limits<int64_t>::max()) return;
-  epoch_timer_->arm_at(from_wall(at));
+  epoch_timer_->arm_at(env_.clock.now() + std::max<int64_t>(at - wall, 0));
 }
 
 void RelayState::on_epoch_timer() {
-  if (stopped_) return;
+  if (!stopped_) refresh_keys();
+}
+
+// A new snapshot for now: the epoch switch (counted, said to the listener) or the end of the
+// overlap (the old key and its tags go), whichever came; then the timer for the next change.
+void RelayState::refresh_keys() {
   const uint64_t before = keys_->epochs->current;
-  keys_ = build_keys(to_wall(env_.clock.now()));
+  keys_ = build_keys(env_.clock.wall_us());
   const uint64_t current = keys_->epochs->current;
   if (current != before) metrics_.inc(Counter::epoch_switches);
   metrics_.epoch = current;

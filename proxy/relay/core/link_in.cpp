@@ -52,7 +52,7 @@ void RelayState::on_inbound_frame(InboundLink& link, Bytes frame) {
     b.pairwise = link.peer != nullptr && !keys_->pairwise[link.peer->index].empty();
     b.onion_first = link.onion_first;
     b.arrived = env_.clock.now();
-    b.wall = to_wall(b.arrived);
+    b.wall = env_.clock.wall_us();
   }
   PacketBatch& b = link.batches.building();
   b.last_seq = decoded->seq;
@@ -125,8 +125,10 @@ void RelayState::apply_layer(Result<crypto::Unwrapped>& layer, uint64_t epoch, M
       env_.journal.record_replay_tag(epoch, layer->replay_tag);
       break;
     case ReplayFilter::Verdict::replayed:
-    case ReplayFilter::Verdict::retired:
       metrics_.inc(Counter::packets_dropped_replay);
+      return;
+    case ReplayFilter::Verdict::retired:  // decoded just before its epoch's key was wiped
+      metrics_.inc(Counter::packets_dropped_epoch);
       return;
     case ReplayFilter::Verdict::full:
       metrics_.inc(Counter::packets_dropped_replay_full);

@@ -38,7 +38,7 @@ RelayState::RelayState(RelayConfig config, RelayEnv env)
     peer_configs_.push_back(pc);
     peers_.push_back(std::move(p));
   }
-  keys_ = build_keys(to_wall(env_.clock.now()));
+  keys_ = build_keys(env_.clock.wall_us());
   const uint64_t current = keys_->epochs->current;
   if (keys_->epochs->key(current) == nullptr) {
     throw std::runtime_error("epochs: no key for the current epoch " + std::to_string(current));
@@ -214,9 +214,7 @@ void Relay::on_epoch(std::function<void(uint64_t)> listener) {
 }
 uint64_t Relay::epoch() const { return state_->keys_->epochs->current; }
 std::vector<std::string> Relay::update_directory(const RelayConfig& newer) {
-  auto restart = state_->update_directory(newer.directory, newer.epoch_timing);
-  state_->arm_epoch_timer();
-  return restart;
+  return state_->update_directory(newer.directory, newer.epoch_timing);
 }
 void Relay::directory_refused() { state_->metrics_.inc(Counter::directory_refused); }
 Role Relay::role() const { return state_->role_; }

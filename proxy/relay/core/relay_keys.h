@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -84,13 +85,14 @@ Result<std::size_t> wipe_epoch_keys_before(const std::string& dir, uint64_t epoc
 
 // The relay's epoch keys as its key directory holds them: key(e) is load_epoch_key (nullopt when
 // there is none or it cannot be read: the relay then has no key for that epoch), wipe_before is
-// wipe_epoch_keys_before. A refusal is kept in last_problem() (one line) for the caller to report.
+// wipe_epoch_keys_before. The last refusal (one line) is kept for the caller to report.
 class KeyDirEpochKeys final : public EpochKeySource {
  public:
   explicit KeyDirEpochKeys(std::string dir) : dir_(std::move(dir)) {}
   std::optional<crypto::KeyPair> key(uint64_t epoch) override;
   void wipe_before(uint64_t epoch) override;
-  const std::string& last_problem() const { return problem_; }
+  // The last refusal since the previous call, or empty.
+  std::string take_problem() { return std::exchange(problem_, {}); }
 
  private:
   std::string dir_;

@@ -224,6 +224,7 @@ class RelayState {
   // Builds the key snapshot of wall time `now` (keys held, pairwise keys with every peer).
   std::shared_ptr<const RelayKeys> build_keys(int64_t now) const;
   void on_epoch_timer();
+  void refresh_keys();
   void arm_epoch_timer();
   void retire_epochs();
   // What the newer directory changes that needs a restart (empty: all of it applies now).

@@ -88,6 +88,10 @@ SubmitOutcome RelayState::prepare_submission(ByteView body, const RelayKeys& key
   if (out.error != Error::ok) return out;
   // Path: mixes, then the destination's relay.
   std::vector<Peer*> path = choose_mixes(keys, rng);
+  if (path.size() < config_.mix_hops) {  // no mix publishes a key for this epoch: never unmixed
+    out.error = Error::unknown_destination;
+    return out;
+  }
   path.push_back(peers_[parsed.destination].get());
   if (parsed.payload.size() > crypto::payload_capacity(config_.packet_size, path.size())) {
     out.error = Error::too_large;
