@@ -49,7 +49,7 @@ void RelayState::send_drop_cover() {
   if (providers.empty()) return;
   Peer* last = providers[env_.rng.uniform(providers.size())];
   std::vector<Peer*> path = choose_mixes(*keys_, env_.rng);
-  if (path.size() < config_.mix_hops) return;  // no mix has a key for this epoch
+  if (mixes_unkeyed(path)) return;  // no mix has a key for this epoch
   path.push_back(last);
   if (congested(*path.front())) return;
   Bytes filler(64);
@@ -63,7 +63,7 @@ void RelayState::send_drop_cover() {
 void RelayState::send_loop_cover() {
   // Out through the mixes (or another provider when there are none) and back to this relay.
   std::vector<Peer*> path = choose_mixes(*keys_, env_.rng);
-  if (path.size() < config_.mix_hops) return;  // no mix has a key for this epoch
+  if (mixes_unkeyed(path)) return;  // no mix has a key for this epoch
   if (path.empty()) {
     std::vector<Peer*> others;
     for (auto& p : peers_) others.push_back(p.get());

@@ -181,6 +181,9 @@ class RelayState {
   void on_submit_end(SubmitConn& sc);
   // Mixes for a path in the current epoch of `keys` (only mixes with a key for it).
   std::vector<Peer*> choose_mixes(const RelayKeys& keys, Rng& rng) const;
+  // True when `chosen` (from choose_mixes) is short of mix_hops although the directory has other
+  // mixes: none of them publishes a key for the epoch, and a path must not go unmixed.
+  bool mixes_unkeyed(const std::vector<Peer*>& chosen) const;
   // `unknown_destination` if a hop has no key for the current epoch of `keys`.
   Result<Bytes> wrap_for(const RelayKeys& keys, const std::vector<Peer*>& path,
                          crypto::HopCommand command, ByteView payload, Rng& rng) const;

@@ -88,7 +88,7 @@ SubmitOutcome RelayState::prepare_submission(ByteView body, const RelayKeys& key
   if (out.error != Error::ok) return out;
   // Path: mixes, then the destination's relay.
   std::vector<Peer*> path = choose_mixes(keys, rng);
-  if (path.size() < config_.mix_hops) {  // no mix publishes a key for this epoch: never unmixed
+  if (mixes_unkeyed(path)) {  // no mix publishes a key for this epoch: never unmixed
     out.error = Error::unknown_destination;
     return out;
   }
@@ -171,6 +171,14 @@ Error RelayState::admit(const Peer& first) const {
   if (env_.journal.failing()) return Error::unavailable;  // it might not be written
   if (peer_load(first) >= config_.per_peer_queue) return Error::busy;
   return Error::ok;
+}
+
+bool RelayState::mixes_unkeyed(const std::vector<Peer*>& chosen) const {
+  if (chosen.size() >= config_.mix_hops) return false;
+  for (const auto& p : peers_) {
+    if (p->config.is_mix()) return true;  // there are mixes, but none has a key for the epoch
+  }
+  return false;  // no other mix at all (a mix's own covers go straight to a provider)
 }
 
 std::vector<Peer*> RelayState::choose_mixes(const RelayKeys& keys, Rng& rng) const {
