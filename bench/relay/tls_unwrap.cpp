@@ -55,26 +55,21 @@ class Upstream {
  private:
   void read_acks() {
     std::vector<uint8_t> buf(1 << 16);
-    std::size_t have = 0;
+    relay::FrameDecoder frames(64);
     for (;;) {
-      const long n = link_->recv_some(buf.data() + have, buf.size() - have);
+      const long n = link_->recv_some(buf.data(), buf.size());
       if (n <= 0) return;
-      have += static_cast<std::size_t>(n);
-      std::size_t pos = 0;
-      while (have - pos >= 4) {
-        const std::size_t len = static_cast<std::size_t>(buf[pos]) << 24 | static_cast<std::size_t>(buf[pos + 1]) << 16 |
-                                static_cast<std::size_t>(buf[pos + 2]) << 8 | buf[pos + 3];
-        if (have - pos < 4 + len) break;
-        const uint8_t* body = buf.data() + pos + 4;
-        if (len == 9 && body[0] == 3) {
+      frames.feed(ByteView(buf.data(), static_cast<std::size_t>(n)));
+      for (;;) {
+        auto f = frames.next();
+        if (!f || !*f) break;
+        const Bytes& body = **f;
+        if (body.size() == 9 && body[0] == 3) {
           uint64_t seq = 0;
-          for (int i = 1; i <= 8; ++i) seq = seq << 8 | body[i];
+          for (int i = 1; i <= 8; ++i) seq = seq << 8 | body[static_cast<std::size_t>(i)];
           acked_ = seq;
         }
-        pos += 4 + len;
       }
-      std::copy(buf.begin() + static_cast<std::ptrdiff_t>(pos), buf.begin() + static_cast<std::ptrdiff_t>(have), buf.begin());
-      have -= pos;
     }
   }
 
