@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
 
   const sim::TempDir scratch("demo");  // outlives every relay process below
   const auto& dir = scratch.path();
-  std::printf("Veil demo — two providers' relays and one mix on loopback (state in %s)\n\n",
+  std::printf("Veil demo — two providers' relays and one mix on loopback (state in %s, removed at "
+              "exit unless VEIL_KEEP_TEMP=1)\n\n",
               dir.c_str());
 
   const uint64_t expires = wall_ms() + 86'400'000;
