@@ -11,6 +11,10 @@ pkg_check_modules(TOMLPLUSPLUS REQUIRED IMPORTED_TARGET tomlplusplus>=3.3)
 pkg_check_modules(ROCKSDB REQUIRED IMPORTED_TARGET rocksdb>=7.8)
 # OpenSSL 3 (TLS 1.3 peer links, proxy/relay/tls/): Debian 12 ships 3.0.
 pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl>=3.0)
+# libmicrohttpd (the relay's admin endpoint, proxy/relay/admin/): Debian 12 ships 0.9.75.
+pkg_check_modules(MICROHTTPD REQUIRED IMPORTED_TARGET libmicrohttpd>=0.9.71)
+# libsystemd (sd_notify: Type=notify readiness, reload and stop), Debian 12 ships 252.
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd>=247)
 find_package(Protobuf REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)

@@ -1,5 +1,6 @@
 // veil-relay: runs one relay from its TOML config until SIGINT/SIGTERM, on a libuv loop
 // (--check: only checks the config). SIGTERM drains; see docs/relay.md.
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include <CLI/CLI.hpp>
@@ -17,18 +18,28 @@
 #include <vector>
 
 #include "base/check.h"
+#include "proxy/relay/admin/admin_routes.h"
+#include "proxy/relay/admin/admin_server.h"
 #include "proxy/relay/core/relay.h"
 #include "proxy/relay/core/relay_keys.h"
 #include "proxy/relay/store/rocks_journal.h"
 #include "proxy/relay/tls/tls_security.h"
 #include "proxy/relay/uv/uv_clock.h"
 #include "proxy/relay/uv/uv_executor.h"
+#include "proxy/relay/uv/uv_mailbox.h"
 #include "proxy/relay/uv/uv_transport.h"
 
 namespace {
 
 using namespace veil;
 using namespace veil::relay;
+
+#ifndef VEIL_VERSION
+#define VEIL_VERSION "unknown"
+#endif
+
+// Says `state` to systemd when it started the relay (Type=notify); nothing otherwise.
+void notify_systemd(const std::string& state) { sd_notify(0, state.c_str()); }
 
 // Epoch keys made ahead of the current epoch, ready for `veil relay-keys descriptor` to publish.
 constexpr uint64_t kEpochKeysAhead = 24;
@@ -94,6 +105,9 @@ void write_metrics(const Relay& relay, const std::string& path) {
 }
 
 struct Daemon {
+  AdminContext admin;  // what /metrics shows beyond the relay
+  AdminServer* admin_server;
+  UvMailbox* mailbox;
   Clock* clock;
   Relay* relay;
   const RelayConfig* config;  // as started: the directory of a reload is checked against it
@@ -145,8 +159,7 @@ void print_json(const nlohmann::json& j) {
 
 // SIGHUP: directory_file again. A newer good directory applies at once (peers' epoch keys; what
 // only a restart can apply is listed); anything else is refused and the last good one stays.
-void on_reload(uv_signal_t* s, int) {
-  auto* d = static_cast<Daemon*>(s->data);
+void reload(Daemon* d) {
   RelayConfig next = *d->config;
   std::vector<std::string> problems = attach_directory(next, now_unix_s());
   if (problems.empty() && next.directory_serial <= d->directory_serial) {
@@ -155,12 +168,14 @@ void on_reload(uv_signal_t* s, int) {
   }
   if (!problems.empty()) {
     d->relay->directory_refused();
+    ++d->admin.reloads.refused;
     print_json({{"event", "directory_refused"}, {"serial", d->directory_serial}, {"problems", problems}});
     return;
   }
   if (next.epoch_timing.genesis != d->config->epoch_timing.genesis ||
       next.epoch_timing.length != d->config->epoch_timing.length) {
     d->relay->directory_refused();
+    ++d->admin.reloads.refused;
     print_json({{"event", "directory_refused"},
                 {"serial", d->directory_serial},
                 {"problems", {"directory_file: another epoch schedule: needs a restart"}}});
@@ -168,7 +183,16 @@ void on_reload(uv_signal_t* s, int) {
   }
   const std::vector<std::string> restart = d->relay->update_directory(next);
   d->directory_serial = next.directory_serial;
+  d->admin.directory_serial = next.directory_serial;
+  ++d->admin.reloads.applied;
+  d->admin.reloads.last_success_seconds = static_cast<double>(now_unix_s());
   print_json({{"event", "directory"}, {"serial", next.directory_serial}, {"needs_restart", restart}});
+}
+
+void on_reload(uv_signal_t* s, int) {
+  notify_systemd("RELOADING=1");
+  reload(static_cast<Daemon*>(s->data));
+  notify_systemd("READY=1");
 }
 
 // SIGTERM or SIGINT: drain (stop taking work, let the pool leave on schedule, keep the rest in
@@ -182,6 +206,7 @@ void on_signal(uv_signal_t* s, int) {
   }
   d->signalled = true;
   event("draining");
+  notify_systemd("STOPPING=1\nSTATUS=draining");
   d->deadline->arm_at(d->clock->now() + d->drain_timeout + 10'000'000);
   d->relay->drain(d->drain_timeout, [d] {
     d->drained = true;
@@ -189,6 +214,8 @@ void on_signal(uv_signal_t* s, int) {
     d->metrics_timer->cancel();
     write_metrics(*d->relay, d->metrics_file);
     close_signals(*d);
+    d->admin_server->detach();
+    d->mailbox->close();
     event("drained");
   });
 }
@@ -211,6 +238,11 @@ int run(const std::string& config_path) {
   // A reload signal before the relay can take one must not end the process (SIGHUP's default).
   std::signal(SIGHUP, SIG_IGN);
   RelayConfig config = load_config(config_path, now_unix_s());
+  // The admin endpoint answers from the start: /readyz says what the relay is still doing.
+  AdminServer::Options admin_options;
+  admin_options.listen = config.admin_listen;
+  AdminServer admin(admin_options);
+  admin.starting_step("reading the keys");
   std::string why;
   auto identity = load_relay_identity(config.key_dir, &why);
   if (!identity) throw std::runtime_error("key_dir: " + why);
@@ -230,7 +262,9 @@ int run(const std::string& config_path) {
   const std::string journal_dir = config.run_without_journal ? "" : config.journal_dir;
   int status = 0;
   {
+    admin.starting_step("opening the journal");
     std::unique_ptr<Journal> journal = open_journal(config, clock, executor);
+    admin.starting_step("recovering the journal and opening the listeners");
     const RelayConfig started = config;
     Relay relay(std::move(config), RelayEnv{clock, executor, transport, *security, *journal, rng, keys});
     relay.on_epoch([&](uint64_t e) { on_epoch(e, key_dir, keys, rng); });
@@ -248,8 +282,15 @@ int run(const std::string& config_path) {
       event("drain_deadline_journal_failing");
       std::_Exit(1);
     });
-    Daemon d{&clock, &relay, &started, started.directory_serial, drain_timeout, metrics_file,
-             metrics_timer.get(), deadline.get(), {}, {}, {}, false, false};
+    UvMailbox mailbox(loop);
+    AdminContext admin_context;
+    admin_context.version = VEIL_VERSION;
+    admin_context.directory_serial = started.directory_serial;
+    admin_context.reloads.last_success_seconds = static_cast<double>(now_unix_s());
+    Daemon d{admin_context, &admin, &mailbox, &clock, &relay, &started, started.directory_serial,
+             drain_timeout, metrics_file, metrics_timer.get(), deadline.get(), {}, {}, {}, false, false};
+    admin.attach([&mailbox](std::function<void()> job) { return mailbox.post(std::move(job)); },
+                 [&relay, &d](std::string_view path) { return answer_admin(path, relay, d.admin); });
     VEIL_CHECK(uv_signal_init(loop, &d.sigint) == 0, "uv_signal_init");
     VEIL_CHECK(uv_signal_init(loop, &d.sigterm) == 0, "uv_signal_init");
     VEIL_CHECK(uv_signal_init(loop, &d.sighup) == 0, "uv_signal_init");
@@ -261,14 +302,17 @@ int run(const std::string& config_path) {
     VEIL_CHECK(uv_signal_start(&d.sigterm, on_signal, SIGTERM) == 0, "uv_signal_start");
     const Metrics& m = relay.metrics();
     std::printf(
-        "{\"event\":\"ready\",\"peer_port\":%u,\"submit_port\":%u,\"journal\":%s,"
+        "{\"event\":\"ready\",\"peer_port\":%u,\"submit_port\":%u,\"admin_port\":%u,\"journal\":%s,"
         "\"links\":\"%s\",\"epoch\":%llu,\"packets_recovered\":%llu,\"deliveries_recovered\":%llu}\n",
-        relay.peer_port(), relay.submit_port(), journal_dir.empty() ? "null" : "\"rocksdb\"",
+        relay.peer_port(), relay.submit_port(), admin.port(), journal_dir.empty() ? "null" : "\"rocksdb\"",
         plain ? "plain" : "tls", static_cast<unsigned long long>(relay.epoch()),
         static_cast<unsigned long long>(m.get(Counter::packets_recovered)),
         static_cast<unsigned long long>(m.get(Counter::deliveries_recovered)));
     std::fflush(stdout);
+    notify_systemd("READY=1\nSTATUS=relaying, epoch " + std::to_string(relay.epoch()));
     uv_run(loop, UV_RUN_DEFAULT);
+    admin.detach();
+    mailbox.close();
     status = d.drained ? 0 : 1;
   }
   uv_run(loop, UV_RUN_DEFAULT);  // the close callbacks of the relay's and the journal's timers
@@ -284,6 +328,7 @@ int main(int argc, char** argv) {
   bool check_only = false;
   app.add_option("-c,--config", config_path, "relay configuration (TOML, see docs/config.md)")
       ->required();
+  app.set_version_flag("--version", std::string("veil-relay ") + VEIL_VERSION);
   app.add_flag("--check", check_only,
                "check the configuration, print every problem (stderr) and exit: 0 if valid, 1 if "
                "not; opens no socket");

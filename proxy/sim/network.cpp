@@ -142,6 +142,7 @@ nlohmann::json relay_config(const RelayNode& self, const std::vector<RelayNode>&
     j["deliver_to"] = "127.0.0.1:" + std::to_string(self.deliver_port);
   }
   j["peer_listen"] = "127.0.0.1:" + std::to_string(self.peer_port);
+  j["admin_listen"] = "127.0.0.1:0";  // the bound port is in the ready line
   j["key_dir"] = key_dir(dir, self.name).string();
   j["directory_file"] = directory_file.string();
   j["directory_authorities"] = nlohmann::json::array();
@@ -201,6 +202,11 @@ RelayProcess::~RelayProcess() {
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
 }
 
+uint16_t RelayProcess::admin_port() const {
+  if (ready_line_.empty()) return 0;
+  return nlohmann::json::parse(ready_line_).value("admin_port", uint16_t{0});
+}
+
 void RelayProcess::wait_ready(int timeout_ms) {
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -234,9 +240,15 @@ nlohmann::json RelayProcess::metrics() const {
   return j.is_discarded() ? nlohmann::json::object() : j;
 }
 
+void RelayProcess::begin_drain() {
+  if (exited_ || pid_ <= 0 || drain_sent_) return;
+  ::kill(pid_, SIGTERM);
+  drain_sent_ = true;
+}
+
 int RelayProcess::stop() {
   if (exited_ || pid_ <= 0) return 0;
-  ::kill(pid_, SIGTERM);
+  begin_drain();  // once: a second SIGTERM would stop the relay at once
   int status = 0;
   for (int i = 0; i < 200; ++i) {  // up to 10 s, then SIGKILL
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {

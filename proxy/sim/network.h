@@ -76,8 +76,10 @@ class RelayProcess {
   // The relay's latest metrics snapshot (written every 200 ms and at exit); empty until this
   // process wrote its first one (a restarted relay does not show its predecessor's).
   nlohmann::json metrics() const;
-  // Sends SIGTERM, waits for exit; returns the exit status.
+  // Sends SIGTERM (unless begin_drain() did), waits for exit; returns the exit status.
   int stop();
+  // Sends SIGTERM and returns at once: the relay drains (stop() then waits for the exit).
+  void begin_drain();
   // Sends SIGKILL (a crash: nothing is drained or flushed) and reaps the process; returns the
   // wait status (0 if it had already exited).
   int kill();
@@ -86,6 +88,8 @@ class RelayProcess {
   // The "ready" line as printed (it reports packets_recovered and deliveries_recovered); empty
   // until wait_ready() returned.
   const std::string& ready_line() const { return ready_line_; }
+  // The admin endpoint's port, from the ready line (0 before it).
+  uint16_t admin_port() const;
   // Everything the relay printed on stdout after its ready line so far, e.g. {"event":"drained"};
   // complete once the process was stopped or killed.
   std::string output();
@@ -97,6 +101,7 @@ class RelayProcess {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   bool exited_ = false;
+  bool drain_sent_ = false;
   std::string ready_line_;
   std::string output_;
 };

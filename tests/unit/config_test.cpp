@@ -1063,7 +1063,7 @@ BOOST_AUTO_TEST_CASE(reference_lists_every_key_once) {
     paths.push_back(k.path);
   }
   const std::vector<std::string> expected = {
-      "name", "provider", "peer_listen", "submit_listen", "deliver_to", "key_dir", "directory_file",
+      "name", "provider", "peer_listen", "submit_listen", "admin_listen", "deliver_to", "key_dir", "directory_file",
       "directory_authorities", "directory_threshold", "epoch_overlap_ms", "link_handshake_timeout_ms",
       "plain_links", "packet_size", "timestamp_quantum_ms", "mix_hops", "mix.strategy", "mix.threshold",
       "mix.interval_ms", "mix.probability", "mix.min_pool", "mix.mean_delay_ms", "cover.drop_rate",
@@ -1096,6 +1096,8 @@ BOOST_AUTO_TEST_CASE(reference_lists_every_key_once) {
   BOOST_TEST(find("link_handshake_timeout_ms").range == "> 0, ≤ 600000");
   BOOST_TEST(find("plain_links").default_value == "false");
   BOOST_TEST(find("plain_links").type == "boolean");
+  BOOST_TEST(find("admin_listen").default_value == "\"127.0.0.1:7402\"");
+  BOOST_TEST(find("admin_listen").type == "endpoint");
 }
 
 BOOST_AUTO_TEST_CASE(docs_config_md_carries_the_generated_table) {

@@ -53,6 +53,7 @@ struct RelayConfig {
   Endpoint peer_listen;
   Endpoint submit_listen;
   Endpoint deliver_to;   // the messenger server's deliver endpoint (providers only)
+  Endpoint admin_listen{"127.0.0.1", 7402, {}};  // the admin endpoint (HTTP)
   std::string key_dir;         // identity and epoch keys (docs/directory.md)
   std::string directory_file;  // the signed directory
   std::vector<crypto::IdentityPublicKey> directory_authorities;
@@ -77,6 +78,7 @@ struct RelayConfig {
   std::vector<PeerConfig> directory;  // from directory_file (attach_directory)
   std::string network;                // the directory's network name
   uint64_t directory_serial = 0;
+  int64_t directory_valid_until = 0;  // unix s: the directory's end of validity (0: none)
   std::string journal_dir;           // empty only with run_without_journal
   bool run_without_journal = false;  // explicit: a crash loses what was accepted
   Micros journal_commit_window = 0;

@@ -128,6 +128,7 @@ std::vector<std::string> apply_directory(RelayConfig& c, const std::string& text
   c.epoch = current;
   c.network = dir->network;
   c.directory_serial = dir->serial;
+  c.directory_valid_until = dir->valid_until_unix_s;
   return p;
 }
 

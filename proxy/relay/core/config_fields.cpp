@@ -116,6 +116,9 @@ const Field<RelayConfig> kRelayFields[] = {
      "where peer relays connect (the bound ports are printed at start)", VEIL_SLOT(RelayConfig, peer_listen)},
     {"submit_listen", Kind::listen, "", {}, Need::provider_only,
      "where the provider's messenger server submits messages", VEIL_SLOT(RelayConfig, submit_listen)},
+    {"admin_listen", Kind::listen, "", {}, Need::optional,
+     "the admin endpoint (HTTP: /livez, /readyz, /metrics); keep it on loopback or a Unix socket",
+     VEIL_SLOT(RelayConfig, admin_listen)},
     {"deliver_to", Kind::dial, "", {}, Need::provider_required,
      "the messenger server's deliver endpoint", VEIL_SLOT(RelayConfig, deliver_to)},
     {"key_dir", Kind::string, "path", {}, Need::required,
@@ -615,6 +618,11 @@ std::string default_text(const Field<R>& f, const R& defaults) {
   if (const auto* s = std::get_if<MixConfig::Strategy>(&v)) return "\"" + std::string(strategy_name(*s)) + "\"";
   if (std::holds_alternative<std::vector<std::string>>(v)) return "[]";
   if (std::holds_alternative<std::map<std::string, RecipientAccess>>(v)) return "{}";
+  if (const auto* e = std::get_if<Endpoint>(&v); e != nullptr && e->enabled()) {
+    if (!e->unix_path.empty()) return "\"unix:" + e->unix_path + "\"";
+    const bool v6 = e->host.find(':') != std::string::npos;
+    return "\"" + (v6 ? "[" + e->host + "]" : e->host) + ":" + std::to_string(e->port) + "\"";
+  }
   return "none";
 }
 

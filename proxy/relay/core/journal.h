@@ -20,6 +20,7 @@
 #include "base/bytes.h"
 #include "base/clock.h"
 #include "crypto/packet_layer.h"
+#include "proxy/relay/core/histogram.h"
 
 namespace veil::relay {
 
@@ -50,6 +51,7 @@ struct JournalStats {
   uint64_t bytes_written = 0;  // bytes handed to the store by those commits
   uint64_t write_errors = 0;   // failed group commits (each is retried until it succeeds)
   uint64_t sync_micros = 0;    // total time spent in successful group commits
+  Histogram sync_us;           // the time of each successful group commit, µs
   bool failing = false;        // the last write failed and no write succeeded since
 };
 

@@ -45,6 +45,7 @@ void RelayState::on_peer_connected(Peer& p, std::shared_ptr<Stream> s) {
     return;
   }
   metrics_.inc(Counter::peer_connects);
+  ++p.connects;
   auto conn = FramedStream::create(env_.security.outbound(std::move(s), p.config.name),
                                    64);
   p.conn = conn;
@@ -55,6 +56,7 @@ void RelayState::on_peer_connected(Peer& p, std::shared_ptr<Stream> s) {
                 if (peer->conn.get() != &closed) return;
                 peer->conn.reset();
                 metrics_.inc(Counter::peer_disconnects);
+                ++peer->disconnects;
                 // Everything unacknowledged goes back to the front of the waiting queue.
                 while (!peer->unacked.empty()) {
                   peer->waiting.push_front(std::move(peer->unacked.back()));

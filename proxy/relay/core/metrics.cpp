@@ -1,35 +1,9 @@
 // Metric aggregation and JSON rendering.
 #include "proxy/relay/core/metrics.h"
 
-#include <bit>
-#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace veil::relay {
-
-void Histogram::observe(double value) {
-  if (value < 0) value = 0;
-  const auto v = static_cast<uint64_t>(value);
-  const int b = v == 0 ? 0 : std::min(63, 64 - std::countl_zero(v));
-  ++buckets_[static_cast<std::size_t>(b)];
-  ++count_;
-  sum_ += value;
-  if (value > max_) max_ = value;
-}
-
-double Histogram::quantile(double q) const {
-  if (count_ == 0) return 0;
-  const auto target = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
-  uint64_t seen = 0;
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    seen += buckets_[b];
-    if (seen >= target && buckets_[b] != 0) {
-      const double upper = b == 0 ? 0.0 : std::ldexp(1.0, static_cast<int>(b)) - 1;
-      return std::min(upper, max_);
-    }
-  }
-  return max_;
-}
 
 void Metrics::reject(Error e) {
   const auto i = static_cast<std::size_t>(e);

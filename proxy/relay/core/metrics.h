@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "proxy/relay/core/histogram.h"
 #include "proxy/relay/core/journal.h"
 #include "proxy/relay/core/link_security.h"
 
@@ -72,26 +73,12 @@ enum class Counter : int {
       count_
 };
 
-// Counts of values in power-of-two buckets; reports count, sum, and p50/p95/p99 estimates.
-class Histogram {
- public:
-  void observe(double value);
-  uint64_t count() const { return count_; }
-  double quantile(double q) const;  // upper bound of the bucket holding the q-quantile
-  double mean() const { return count_ ? sum_ / static_cast<double>(count_) : 0.0; }
-  double max() const { return max_; }
-
- private:
-  std::array<uint64_t, 64> buckets_{};
-  uint64_t count_ = 0;
-  double sum_ = 0;
-  double max_ = 0;
-};
-
 struct Metrics {
   std::array<uint64_t, static_cast<int>(Counter::count_)> counters{};
   std::array<uint64_t, kErrorCount> rejected_by_reason{};  // indexed by veil::Error
   Histogram pool_size;           // mix pool size seen at each release
+  Histogram batch_size;          // packets that left the mix at each release
+  Histogram mix_delay_us;        // time a packet spent in the mix (entered -> released)
   Histogram relay_latency_us;    // time a packet spent inside this relay (arrival -> sent)
   Histogram loop_latency_us;
   uint64_t pool_now = 0;

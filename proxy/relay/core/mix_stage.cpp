@@ -11,7 +11,7 @@ void RelayState::mix_add(Peer* next, Bytes packet, Micros arrived, bool journale
   const uint64_t id = next_item_++;
   ++next->in_pool;
   if (!journaled) {  // cover: mixed at once
-    pool_.emplace(id, PoolItem{std::move(packet), next, arrived, 0, false});
+    pool_.emplace(id, PoolItem{std::move(packet), next, arrived, 0, false, env_.clock.now()});
     mix_->add(id, env_.clock.now());
     metrics_.pool_now = mix_->size();
     arm_mix_timer();
@@ -35,7 +35,8 @@ void RelayState::mix_durable(uint64_t commit) {
     const uint64_t id = not_mixed_.front();
     not_mixed_.pop_front();
     if (it == pool_.end()) continue;
-    const Micros due = mix_->add(id, env_.clock.now());
+    it->second.mixed = env_.clock.now();
+    const Micros due = mix_->add(id, it->second.mixed);
     if (due != kNever) {
       env_.journal.record_release(id, to_wall(due));
       timed = true;
@@ -56,7 +57,7 @@ void RelayState::mix_durable(uint64_t commit) {
 void RelayState::mix_restore(Peer* next, Bytes packet, uint64_t item, Micros due) {
   mix_->restore(item, due, env_.clock.now());
   ++next->in_pool;
-  pool_.emplace(item, PoolItem{std::move(packet), next, env_.clock.now(), 0, true});
+  pool_.emplace(item, PoolItem{std::move(packet), next, env_.clock.now(), 0, true, env_.clock.now()});
   metrics_.pool_now = mix_->size();
 }
 
@@ -74,7 +75,10 @@ void RelayState::on_mix_timer() {
   const Micros now = env_.clock.now();
   const std::size_t before = mix_->size();
   std::vector<uint64_t> out = mix_->release(now);
-  if (!out.empty()) metrics_.pool_size.observe(static_cast<double>(before));
+  if (!out.empty()) {
+    metrics_.pool_size.observe(static_cast<double>(before));
+    metrics_.batch_size.observe(static_cast<double>(out.size()));
+  }
   for (uint64_t id : out) {
     auto it = pool_.find(id);
     if (it == pool_.end()) continue;
@@ -82,6 +86,7 @@ void RelayState::on_mix_timer() {
     pool_.erase(it);
     --item.next->in_pool;
     metrics_.relay_latency_us.observe(static_cast<double>(now - item.arrived));
+    metrics_.mix_delay_us.observe(static_cast<double>(now - item.mixed));
     send_to_peer(*item.next, std::move(item.packet), item.journaled ? id : 0);
   }
   metrics_.pool_now = mix_->size();

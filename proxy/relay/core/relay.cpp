@@ -214,7 +214,13 @@ void Relay::on_epoch(std::function<void(uint64_t)> listener) {
 }
 uint64_t Relay::epoch() const { return state_->keys_->epochs->current; }
 std::vector<std::string> Relay::update_directory(const RelayConfig& newer) {
-  return state_->update_directory(newer.directory, newer.epoch_timing);
+  std::vector<std::string> restart = state_->update_directory(newer.directory, newer.epoch_timing);
+  if (restart.empty() || restart.front() != "the epoch schedule changed") {
+    state_->config_.directory = newer.directory;  // this relay's own entry included (status.cpp)
+    state_->config_.directory_serial = newer.directory_serial;
+    state_->config_.directory_valid_until = newer.directory_valid_until;
+  }
+  return restart;
 }
 void Relay::directory_refused() { state_->metrics_.inc(Counter::directory_refused); }
 Role Relay::role() const { return state_->role_; }

@@ -59,6 +59,22 @@ struct RelayEnv {
 
 class RelayState;
 
+// One peer relay's outgoing link, as the admin endpoint shows it (peer names are public).
+struct PeerLinkStatus {
+  std::string name;
+  bool up = false;              // a connection is established (TLS: possibly still handshaking)
+  uint64_t queued = 0;          // packets waiting for a connection
+  uint64_t unacknowledged = 0;  // packets sent on the connection and not yet acknowledged
+  uint64_t connects = 0;        // connections established since start
+  uint64_t disconnects = 0;     // connections lost since start
+};
+
+// The deliver link to the messenger server (a provider relay's).
+struct DeliverLinkStatus {
+  bool up = false;
+  uint64_t pending = 0;  // deliveries not yet acknowledged by the messenger server
+};
+
 class Relay {
  public:
   // Throws std::runtime_error if the mix parameters are out of range, the name is not 1..255
@@ -94,6 +110,17 @@ class Relay {
   std::vector<std::string> update_directory(const RelayConfig& newer);
   // Counts a directory that was refused (the daemon keeps the last good one).
   void directory_refused();
+
+  // Why the relay cannot take traffic now, one line each ("starting", "draining", "journal:
+  // failing ...", "keys: ...", "directory: expired ..."), at the clock's wall time; empty: ready.
+  std::vector<std::string> not_ready() const;
+  // Every peer relay's outgoing link, in directory order.
+  std::vector<PeerLinkStatus> peer_links() const;
+  DeliverLinkStatus deliver_link() const;  // all zero on a mix
+  // The end (unix s) of the directory's validity, and of the last epoch for which it publishes
+  // this relay's key: after either, a newer directory is needed. 0: no schedule (fixed epoch).
+  int64_t directory_valid_until() const;
+  int64_t epoch_keys_published_until() const;
 
   Role role() const;
   uint16_t peer_port() const;

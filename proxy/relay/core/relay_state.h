@@ -40,6 +40,8 @@ struct Peer {
   std::deque<Unacked> waiting;  // not yet sent (no connection)
   uint64_t next_seq = 1;
   std::size_t in_pool = 0;  // packets for this peer in the mix pool or held for their commit
+  uint64_t connects = 0;     // connections established
+  uint64_t disconnects = 0;  // connections lost
 };
 
 // The pairwise keys of one peer in one epoch.
@@ -68,6 +70,7 @@ struct PoolItem {
   Micros arrived = 0;
   uint64_t durable_at = 0;  // the journal commit that makes it durable (0: nothing to wait for)
   bool journaled = true;    // false for cover packets, which the journal does not keep
+  Micros mixed = 0;         // when it entered the mix (its mixing delay starts then)
 };
 
 // Stage 1: the submissions of one read, prepared on a worker.

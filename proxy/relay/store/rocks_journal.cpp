@@ -341,6 +341,7 @@ void RocksJournal::written(const Outcome& outcome) {
     ++stats_.syncs;
     stats_.bytes_written += written_->batch.GetDataSize();
     stats_.sync_micros += outcome.micros;
+    stats_.sync_us.observe(static_cast<double>(outcome.micros));
   }
   std::unique_ptr<Group> done = std::move(written_);
   for (auto& callback : done->callbacks) callback();

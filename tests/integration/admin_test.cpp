@@ -1,0 +1,150 @@
+// The admin endpoint of real relays: a scrape under load passes promtool's parser and lint, its
+// counters move with the traffic, it names no sender or recipient; /livez and /readyz answer, and
+// /readyz turns 503 during a drain; the endpoint also serves on a Unix socket.
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "harness.h"
+#include "load.h"
+#include "proxy/sim/admin_client.h"
+
+namespace veil::it {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string scrape(sim::RelayProcess& r) {
+  const sim::HttpReply reply = sim::http_get(r.admin_port(), "/metrics");
+  BOOST_TEST_REQUIRE(reply.status == 200, r.name() << " /metrics: " << reply.status << " " << reply.body);
+  return reply.body;
+}
+
+double value(const std::string& text, const std::string& series) {
+  const auto v = sim::sample_value(text, series);
+  BOOST_TEST_REQUIRE(v.has_value(), "no sample " << series);
+  return *v;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(admin)
+
+BOOST_AUTO_TEST_CASE(a_scrape_under_load_passes_promtool_counts_the_traffic_and_names_no_user) {
+  Deployment net("admin-scrape", {{"plain_links", false}});
+  net.start();
+  for (const std::string& name : net.names()) {
+    sim::RelayProcess& r = net.relay(name);
+    BOOST_TEST(r.admin_port() != 0u);
+    const sim::HttpReply live = sim::http_get(r.admin_port(), "/livez");
+    BOOST_TEST(live.status == 200);
+    BOOST_TEST(live.body == "ok\n");
+    const sim::HttpReply ready = sim::http_get(r.admin_port(), "/readyz");
+    BOOST_TEST(ready.status == 200, name << ": " << ready.body);
+    BOOST_TEST(sim::http_get(r.admin_port(), "/nothing").status == 404);
+  }
+  const std::string before = scrape(net.relay(kAlpha));
+  const double accepted_before = value(before, "veil_submissions_total{result=\"accepted\",reason=\"ok\"}");
+
+  Load load(net, 100, 7);
+  std::this_thread::sleep_for(1500ms);
+  // Scraped while the load runs: every relay's exposition passes promtool.
+  std::map<std::string, std::string> during;
+  for (const std::string& name : net.names()) {
+    during[name] = scrape(net.relay(name));
+    BOOST_TEST(sim::promtool_problems(during[name]) == "", name);
+  }
+  load.stop();
+  const std::size_t accepted = load.accepted_count();
+  BOOST_TEST_REQUIRE(accepted > 50u);
+  BOOST_REQUIRE_MESSAGE(wait_until(15s, [&] { return net.beta_inbox().distinct() >= accepted; }),
+                        "delivered " << net.beta_inbox().distinct() << " of " << accepted);
+
+  // Counters moved as the traffic flowed, on every relay of the path.
+  std::string alpha;
+  wait_until(5s, [&] {
+    alpha = scrape(net.relay(kAlpha));
+    return value(alpha, "veil_submissions_total{result=\"accepted\",reason=\"ok\"}") >=
+           accepted_before + static_cast<double>(accepted);
+  });
+  BOOST_TEST(value(alpha, "veil_submissions_total{result=\"accepted\",reason=\"ok\"}") ==
+             accepted_before + static_cast<double>(accepted));
+  BOOST_TEST(value(alpha, "veil_packets_sent_total") >= static_cast<double>(accepted));
+  BOOST_TEST(value(alpha, "veil_peer_link_up{peer=\"mix-1\"}") == 1);
+  BOOST_TEST(value(alpha, "veil_link_handshakes_total{result=\"completed\"}") >= 1);
+  BOOST_TEST(value(alpha, "veil_mix_batch_packets_count") >= 1);
+  BOOST_TEST(value(alpha, "veil_ready") == 1);
+  BOOST_TEST(value(alpha, "process_resident_memory_bytes") > 0);
+  BOOST_TEST(value(alpha, "process_open_fds") > 0);
+  BOOST_TEST(value(alpha, "veil_journal_sync_seconds_count") >= 1);
+  const std::string mix = scrape(net.relay(kMix));
+  BOOST_TEST(value(mix, "veil_packets_forwarded_total") >= static_cast<double>(accepted));
+  BOOST_TEST(!sim::sample_value(mix, "veil_deliver_link_up").has_value());  // a mix has none
+  std::string beta;
+  wait_until(5s, [&] {
+    beta = scrape(net.relay(kBeta));
+    return value(beta, "veil_deliveries_acknowledged_total") >= static_cast<double>(accepted);
+  });
+  BOOST_TEST(value(beta, "veil_deliveries_acknowledged_total") >= static_cast<double>(accepted));
+  BOOST_TEST(value(beta, "veil_deliver_link_up") == 1);
+  BOOST_TEST(value(beta, "veil_deliveries_dropped_total{reason=\"access_denied\"}") == 0);
+
+  // No scrape of any relay names a sender or a recipient (their service ids, in any case).
+  during[kAlpha + std::string("/after")] = alpha;
+  during[kBeta + std::string("/after")] = beta;
+  for (const auto& [name, text] : during) {
+    const std::string t = lower(text);
+    for (const sim::Provider* p : {&net.alpha, &net.beta}) {
+      for (const sim::Account& a : p->accounts) {
+        BOOST_TEST(t.find(lower(a.uuid)) == std::string::npos, name << " names " << a.uuid);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(readyz_turns_503_during_a_drain) {
+  Deployment net("admin-drain");
+  // Pooled packets keep the drain going for seconds.
+  net.configure(kAlpha, {{"mix", {{"strategy", "poisson"}, {"mean_delay_ms", 3000}}}, {"drain_timeout_ms", 4000}});
+  net.start();
+  sim::RelayProcess& alpha = net.relay(kAlpha);
+  BOOST_TEST(sim::http_get(alpha.admin_port(), "/readyz").status == 200);
+  Submitter submitter(net.submit_port());
+  for (std::size_t i = 0; i < 10; ++i) {
+    BOOST_REQUIRE(submitter.send(v1_submission(net.alpha.accounts[0], net.beta.accounts[i % 6], i, net.rng)));
+  }
+  BOOST_REQUIRE(submitter.wait_answers(10s));
+  alpha.begin_drain();
+  sim::HttpReply during;
+  BOOST_TEST(wait_until(3s, [&] {
+    during = sim::http_get(alpha.admin_port(), "/readyz");
+    return during.status == 503;
+  }));
+  BOOST_TEST(during.body.find("draining") != std::string::npos, during.body);
+  BOOST_TEST(sim::http_get(alpha.admin_port(), "/livez").status == 200);  // the loop still turns
+  BOOST_TEST(net.stop(kAlpha) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_admin_endpoint_serves_on_a_unix_socket) {
+  Deployment net("admin-unix", nlohmann::json::object(), false);
+  const std::string socket = (net.dir() / "alpha-admin.sock").string();
+  net.configure(kAlpha, {{"admin_listen", "unix:" + socket}});
+  net.start();
+  const sim::HttpReply ready = sim::http_get(0, "/readyz", 3000, socket);
+  BOOST_TEST(ready.status == 200, ready.body);
+  const sim::HttpReply metrics = sim::http_get(0, "/metrics", 3000, socket);
+  BOOST_TEST(metrics.status == 200);
+  BOOST_TEST(sim::promtool_problems(metrics.body) == "");
+  BOOST_TEST(net.relay(kAlpha).admin_port() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace veil::it
