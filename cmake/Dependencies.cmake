@@ -15,6 +15,8 @@ pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl>=3.0)
 pkg_check_modules(MICROHTTPD REQUIRED IMPORTED_TARGET libmicrohttpd>=0.9.71)
 # libsystemd (sd_notify: Type=notify readiness, reload and stop), Debian 12 ships 252.
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd>=247)
+# spdlog (veil-relay's JSON logs on stderr): Debian 12 ships 1.10 built against its libfmt.
+find_package(spdlog 1.10 REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)

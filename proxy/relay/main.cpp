@@ -14,6 +14,8 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <variant>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "proxy/relay/admin/admin_server.h"
 #include "proxy/relay/core/relay.h"
 #include "proxy/relay/core/relay_keys.h"
+#include "proxy/relay/daemon/logs.h"
 #include "proxy/relay/store/rocks_journal.h"
 #include "proxy/relay/tls/tls_security.h"
 #include "proxy/relay/uv/uv_clock.h"
@@ -51,9 +54,8 @@ int64_t now_unix_s() { return static_cast<int64_t>(std::time(nullptr)); }
 std::unique_ptr<LinkSecurity> make_security(const RelayConfig& config, const crypto::IdentityKey& identity,
                                             Clock& clock) {
   if (config.plain_links) {
-    std::fprintf(stderr,
-                 "veil-relay: WARNING: plain peer links (plain_links = true): anyone who can reach "
-                 "the peer port can claim to be a relay, and link observers see the packets\n");
+    logs::warn("plain peer links (plain_links = true): anyone who can reach the peer port can "
+               "claim to be a relay, and link observers see the packets");
     return std::make_unique<NullSecurity>(config.name);
   }
   auto peers = std::make_shared<const std::vector<PeerConfig>>(config.directory);
@@ -98,29 +100,33 @@ void write_metrics(const Relay& relay, const std::string& path) {
   ok = ok && std::rename(tmp.c_str(), path.c_str()) == 0;
   if (!ok && !warned) {
     warned = true;
-    std::fprintf(stderr, "veil-relay: metrics_file %s: cannot be written (%s)\n", path.c_str(),
-                 std::strerror(errno));
+    logs::error("metrics_file cannot be written", {{"path", path}, {"error", std::strerror(errno)}});
   }
   if (ok) warned = false;
 }
 
 struct Daemon {
+  std::string config_path;
   AdminContext admin;  // what /metrics shows beyond the relay
-  AdminServer* admin_server;
-  UvMailbox* mailbox;
-  Clock* clock;
-  Relay* relay;
-  const RelayConfig* config;  // as started: the directory of a reload is checked against it
-  uint64_t directory_serial;
-  Micros drain_timeout;
+  AdminServer* admin_server = nullptr;
+  UvMailbox* mailbox = nullptr;
+  Clock* clock = nullptr;
+  Relay* relay = nullptr;
+  EpochTiming epoch_timing;  // as started: a reload with another schedule is refused
+  uint64_t directory_serial = 0;
+  Micros drain_timeout = 0;
   std::string metrics_file;
-  Timer* metrics_timer;
-  Timer* deadline;  // ends a drain the journal cannot finish
-  uv_signal_t sigint;
-  uv_signal_t sigterm;
-  uv_signal_t sighup;
+  Micros metrics_period = 0;
+  std::string log_level;
+  Timer* metrics_timer = nullptr;
+  Timer* deadline = nullptr;  // ends a drain the journal cannot finish
+  uv_signal_t sigint{};
+  uv_signal_t sigterm{};
+  uv_signal_t sighup{};
   bool signalled = false;
   bool drained = false;
+  bool journal_failing = false;  // as last logged
+  uint64_t journal_write_errors = 0;
 };
 
 void close_signals(Daemon& d) {
@@ -134,59 +140,158 @@ void event(const char* name) {
   std::fflush(stdout);
 }
 
-// Keys for `epoch` and the kEpochKeysAhead - 1 after it, made where missing.
-void make_keys_ahead(uint64_t epoch, const std::string& key_dir, Rng& rng) {
-  std::string why;
-  if (ensure_epoch_keys(key_dir, epoch, epoch + kEpochKeysAhead, rng, &why) != Error::ok) {
-    std::fprintf(stderr, "veil-relay: key_dir: cannot make epoch keys ahead: %s\n", why.c_str());
-  }
-}
-
-// An epoch switch: said on stdout, keys made ahead for the epochs to come, and any key that
-// could not be read or wiped since the last switch said on stderr.
-void on_epoch(uint64_t epoch, const std::string& key_dir, KeyDirEpochKeys& keys, Rng& rng) {
-  std::printf("{\"event\":\"epoch\",\"epoch\":%llu}\n", static_cast<unsigned long long>(epoch));
-  std::fflush(stdout);
-  const std::string problem = keys.take_problem();
-  if (!problem.empty()) std::fprintf(stderr, "veil-relay: key_dir: %s\n", problem.c_str());
-  make_keys_ahead(epoch, key_dir, rng);
-}
-
 void print_json(const nlohmann::json& j) {
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
 }
 
-// SIGHUP: directory_file again. A newer good directory applies at once (peers' epoch keys; what
-// only a restart can apply is listed); anything else is refused and the last good one stays.
+// Keys for `epoch` and the kEpochKeysAhead - 1 after it, made where missing.
+void make_keys_ahead(uint64_t epoch, const std::string& key_dir, Rng& rng) {
+  std::string why;
+  if (ensure_epoch_keys(key_dir, epoch, epoch + kEpochKeysAhead, rng, &why) != Error::ok) {
+    logs::error("key_dir: cannot make epoch keys ahead", {{"error", why}});
+  }
+}
+
+// An epoch switch: said on stdout and in the log, keys made ahead for the epochs to come, and any
+// key that could not be read or wiped since the last switch logged.
+void on_epoch(uint64_t epoch, const std::string& key_dir, KeyDirEpochKeys& keys, Rng& rng) {
+  std::printf("{\"event\":\"epoch\",\"epoch\":%llu}\n", static_cast<unsigned long long>(epoch));
+  std::fflush(stdout);
+  logs::info("epoch switch", {{"epoch", epoch}});
+  const std::string problem = keys.take_problem();
+  if (!problem.empty()) logs::error("key_dir", {{"error", problem}});
+  make_keys_ahead(epoch, key_dir, rng);
+}
+
+// The relay's state changes, in the log.
+void on_relay_event(const RelayEvent& e) {
+  nlohmann::json fields = nlohmann::json::object();
+  if (!e.peer.empty()) fields["peer"] = e.peer;
+  const bool bad = e.kind == RelayEvent::Kind::peer_link_down || e.kind == RelayEvent::Kind::deliver_link_down ||
+                   e.kind == RelayEvent::Kind::loop_alarm_raised;
+  logs::write(bad ? logs::Level::warn : logs::Level::info, event_name(e.kind), fields);
+}
+
+// The journal's failing state is polled (it changes inside the journal), and logged when it turns.
+void watch_journal(Daemon& d) {
+  const JournalStats& j = d.relay->metrics().journal;
+  if (j.failing != d.journal_failing) {
+    d.journal_failing = j.failing;
+    if (j.failing) {
+      logs::error("journal_failing", {{"write_errors_total", j.write_errors}});
+    } else {
+      logs::info("journal_recovered", {{"write_errors_total", j.write_errors}});
+    }
+  }
+  d.journal_write_errors = j.write_errors;
+}
+
+// The effective config, without secrets, recipients or anything about a user.
+nlohmann::json config_summary(const RelayConfig& c) {
+  const auto endpoint = [](const Endpoint& e) -> std::string {
+    if (!e.enabled()) return "";
+    if (!e.unix_path.empty()) return "unix:" + e.unix_path;
+    return (e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port);
+  };
+  return {{"name", c.name},
+          {"role", c.provider.empty() ? "mix" : "provider"},
+          {"provider", c.provider},
+          {"peer_listen", endpoint(c.peer_listen)},
+          {"submit_listen", endpoint(c.submit_listen)},
+          {"admin_listen", endpoint(c.admin_listen)},
+          {"deliver_to", endpoint(c.deliver_to)},
+          {"links", c.plain_links ? "plain" : "tls"},
+          {"network", c.network},
+          {"directory_serial", c.directory_serial},
+          {"epoch_length_s", c.epoch_timing.length / 1'000'000},
+          {"mix_hops", c.mix_hops},
+          {"mix_strategy", strategy_name(c.mix.strategy)},
+          {"packet_size", c.packet_size},
+          {"cover_drop_rate", c.cover.drop_rate},
+          {"cover_loop_rate", c.cover.loop_rate},
+          {"recipients", c.recipients.size()},
+          {"journal", c.run_without_journal ? "none" : c.journal_dir},
+          {"log_level", c.log_level}};
+}
+
+// A reload refused whole: the running config stays.
+void refuse_reload(Daemon* d, const std::vector<std::string>& problems) {
+  ++d->admin.reloads.refused;
+  for (const std::string& p : problems) {
+    if (p.rfind("directory_file", 0) == 0 || p.rfind("key_dir", 0) == 0) {
+      d->relay->directory_refused();
+      break;
+    }
+  }
+  print_json({{"event", "reload"}, {"result", "refused"}, {"serial", d->directory_serial}, {"problems", problems}});
+  logs::error("reload refused: the running config stays", {{"problems", problems}});
+}
+
+// SIGHUP: the config file and the files it names again. A config that fails --check is refused
+// whole, as is a directory older than the running one or another epoch schedule; otherwise what
+// can change live applies at once (Relay::reconfigure; here: metrics_file, metrics_interval_ms,
+// drain_timeout_ms, log_level) and what cannot is reported as needing a restart.
 void reload(Daemon* d) {
-  RelayConfig next = *d->config;
-  std::vector<std::string> problems = attach_directory(next, now_unix_s());
-  if (problems.empty() && next.directory_serial <= d->directory_serial) {
-    problems.push_back("directory_file: serial " + std::to_string(next.directory_serial) +
-                       " is not newer than the running directory's " + std::to_string(d->directory_serial));
+  std::vector<std::string> problems;
+  std::optional<RelayConfig> next;
+  std::ifstream in(d->config_path);
+  if (!in) {
+    problems.push_back(d->config_path + ": cannot be read (" + std::strerror(errno) + ")");
+  } else {
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ConfigResult r = build_config(text, now_unix_s());
+    if (auto* p = std::get_if<ConfigProblems>(&r)) {
+      problems = std::move(p->problems);
+    } else {
+      next = std::move(std::get<RelayConfig>(r));
+    }
+  }
+  if (next && next->directory_serial < d->directory_serial) {
+    problems.push_back("directory_file: serial " + std::to_string(next->directory_serial) +
+                       " is older than the running directory's " + std::to_string(d->directory_serial));
+  }
+  if (next && (next->epoch_timing.genesis != d->epoch_timing.genesis ||
+               next->epoch_timing.length != d->epoch_timing.length)) {
+    problems.push_back("directory_file: another epoch schedule: needs a restart");
   }
   if (!problems.empty()) {
-    d->relay->directory_refused();
-    ++d->admin.reloads.refused;
-    print_json({{"event", "directory_refused"}, {"serial", d->directory_serial}, {"problems", problems}});
+    refuse_reload(d, problems);
     return;
   }
-  if (next.epoch_timing.genesis != d->config->epoch_timing.genesis ||
-      next.epoch_timing.length != d->config->epoch_timing.length) {
-    d->relay->directory_refused();
-    ++d->admin.reloads.refused;
-    print_json({{"event", "directory_refused"},
-                {"serial", d->directory_serial},
-                {"problems", {"directory_file: another epoch schedule: needs a restart"}}});
-    return;
+  ReconfigureOutcome out = d->relay->reconfigure(*next);
+  if (next->metrics_file != d->metrics_file || std::max<Micros>(next->metrics_interval, 10'000) != d->metrics_period) {
+    d->metrics_file = next->metrics_file;
+    d->metrics_period = std::max<Micros>(next->metrics_interval, 10'000);
+    d->metrics_timer->cancel();
+    if (!d->metrics_file.empty()) d->metrics_timer->arm_at(d->clock->now() + d->metrics_period);
+    out.changed.push_back("metrics_file");
   }
-  const std::vector<std::string> restart = d->relay->update_directory(next);
-  d->directory_serial = next.directory_serial;
-  d->admin.directory_serial = next.directory_serial;
+  if (next->drain_timeout != d->drain_timeout) {
+    d->drain_timeout = next->drain_timeout;
+    out.changed.push_back("drain_timeout_ms");
+  }
+  if (next->log_level != d->log_level) {
+    d->log_level = next->log_level;
+    logs::set_level(d->log_level);
+    out.changed.push_back("log_level");
+  }
+  d->directory_serial = std::max(d->directory_serial, next->directory_serial);
+  d->admin.directory_serial = d->directory_serial;
   ++d->admin.reloads.applied;
   d->admin.reloads.last_success_seconds = static_cast<double>(now_unix_s());
-  print_json({{"event", "directory"}, {"serial", next.directory_serial}, {"needs_restart", restart}});
+  print_json({{"event", "reload"},
+              {"result", "applied"},
+              {"serial", d->directory_serial},
+              {"changed", out.changed},
+              {"needs_restart", out.needs_restart}});
+  nlohmann::json fields = {{"directory_serial", d->directory_serial}, {"changed", out.changed},
+                           {"needs_restart", out.needs_restart}};
+  if (out.needs_restart.empty()) {
+    logs::info("reload applied", fields);
+  } else {
+    logs::warn("reload applied; some changes need a restart", fields);
+  }
 }
 
 void on_reload(uv_signal_t* s, int) {
@@ -202,10 +307,12 @@ void on_signal(uv_signal_t* s, int) {
   auto* d = static_cast<Daemon*>(s->data);
   if (d->signalled) {
     event("stopped_at_once");
+    logs::warn("stopped at once (second signal); the journal keeps what it committed");
     std::_Exit(1);
   }
   d->signalled = true;
   event("draining");
+  logs::info("draining", {{"drain_timeout_ms", d->drain_timeout / 1000}});
   notify_systemd("STOPPING=1\nSTATUS=draining");
   d->deadline->arm_at(d->clock->now() + d->drain_timeout + 10'000'000);
   d->relay->drain(d->drain_timeout, [d] {
@@ -217,15 +324,15 @@ void on_signal(uv_signal_t* s, int) {
     d->admin_server->detach();
     d->mailbox->close();
     event("drained");
+    logs::info("drained");
   });
 }
 
 // The journal for `config`: RocksDB in journal_dir, or none when the config says so explicitly.
 std::unique_ptr<Journal> open_journal(const RelayConfig& config, Clock& clock, Executor& executor) {
   if (config.run_without_journal) {
-    std::fprintf(stderr,
-                 "veil-relay: WARNING: running without a journal (run_without_journal = true): a "
-                 "crash or restart loses every message accepted and not yet delivered\n");
+    logs::warn("running without a journal (run_without_journal = true): a crash or restart "
+               "loses every message accepted and not yet delivered");
     return std::make_unique<NullJournal>();
   }
   RocksJournal::Options o;
@@ -234,10 +341,13 @@ std::unique_ptr<Journal> open_journal(const RelayConfig& config, Clock& clock, E
   return RocksJournal::open(std::move(o), clock, executor);
 }
 
+
 int run(const std::string& config_path) {
   // A reload signal before the relay can take one must not end the process (SIGHUP's default).
   std::signal(SIGHUP, SIG_IGN);
   RelayConfig config = load_config(config_path, now_unix_s());
+  logs::set_level(config.log_level);
+  logs::info("starting", {{"version", VEIL_VERSION}, {"config", config_summary(config)}});
   // The admin endpoint answers from the start: /readyz says what the relay is still doing.
   AdminServer::Options admin_options;
   admin_options.listen = config.admin_listen;
@@ -256,39 +366,55 @@ int run(const std::string& config_path) {
   UvTransport transport(loop);
   std::unique_ptr<LinkSecurity> security = make_security(config, identity->key, clock);
   FastRng rng;  // seeded from the system CSPRNG; the loop thread is its only user
-  const std::string metrics_file = config.metrics_file;
-  const Micros metrics_period = std::max<Micros>(config.metrics_interval, 10'000);
-  const Micros drain_timeout = config.drain_timeout;
   const std::string journal_dir = config.run_without_journal ? "" : config.journal_dir;
+  Daemon d;
+  d.config_path = config_path;
+  d.admin.version = VEIL_VERSION;
+  d.admin.directory_serial = config.directory_serial;
+  d.admin.reloads.last_success_seconds = static_cast<double>(now_unix_s());
+  d.admin_server = &admin;
+  d.clock = &clock;
+  d.epoch_timing = config.epoch_timing;
+  d.directory_serial = config.directory_serial;
+  d.drain_timeout = config.drain_timeout;
+  d.metrics_file = config.metrics_file;
+  d.metrics_period = std::max<Micros>(config.metrics_interval, 10'000);
+  d.log_level = config.log_level;
   int status = 0;
   {
     admin.starting_step("opening the journal");
     std::unique_ptr<Journal> journal = open_journal(config, clock, executor);
     admin.starting_step("recovering the journal and opening the listeners");
-    const RelayConfig started = config;
     Relay relay(std::move(config), RelayEnv{clock, executor, transport, *security, *journal, rng, keys});
+    d.relay = &relay;
     relay.on_epoch([&](uint64_t e) { on_epoch(e, key_dir, keys, rng); });
+    relay.on_event(on_relay_event);
     make_keys_ahead(relay.epoch(), key_dir, rng);
     relay.start();
+    // Every metrics period: the metrics file (if any) and a look at the journal for the log.
     std::unique_ptr<Timer> metrics_timer;
     metrics_timer = clock.timer([&] {
-      write_metrics(relay, metrics_file);
-      metrics_timer->arm_at(clock.now() + metrics_period);
+      write_metrics(relay, d.metrics_file);
+      metrics_timer->arm_at(clock.now() + d.metrics_period);
     });
-    if (!metrics_file.empty()) metrics_timer->arm_at(clock.now() + metrics_period);
+    if (!d.metrics_file.empty()) metrics_timer->arm_at(clock.now() + d.metrics_period);
+    std::unique_ptr<Timer> journal_watch;
+    journal_watch = clock.timer([&] {
+      watch_journal(d);
+      if (!d.drained) journal_watch->arm_at(clock.now() + 1'000'000);
+    });
+    journal_watch->arm_at(clock.now() + 1'000'000);
     // A drain whose last commit cannot be written (the journal keeps failing) ends 10 s after its
     // timeout: what was committed is safe, as after a crash.
     std::unique_ptr<Timer> deadline = clock.timer([] {
       event("drain_deadline_journal_failing");
+      logs::error("drain deadline: the journal keeps failing; stopping with what it committed");
       std::_Exit(1);
     });
     UvMailbox mailbox(loop);
-    AdminContext admin_context;
-    admin_context.version = VEIL_VERSION;
-    admin_context.directory_serial = started.directory_serial;
-    admin_context.reloads.last_success_seconds = static_cast<double>(now_unix_s());
-    Daemon d{admin_context, &admin, &mailbox, &clock, &relay, &started, started.directory_serial,
-             drain_timeout, metrics_file, metrics_timer.get(), deadline.get(), {}, {}, {}, false, false};
+    d.mailbox = &mailbox;
+    d.metrics_timer = metrics_timer.get();
+    d.deadline = deadline.get();
     admin.attach([&mailbox](std::function<void()> job) { return mailbox.post(std::move(job)); },
                  [&relay, &d](std::string_view path) { return answer_admin(path, relay, d.admin); });
     VEIL_CHECK(uv_signal_init(loop, &d.sigint) == 0, "uv_signal_init");
@@ -301,18 +427,25 @@ int run(const std::string& config_path) {
     VEIL_CHECK(uv_signal_start(&d.sigint, on_signal, SIGINT) == 0, "uv_signal_start");
     VEIL_CHECK(uv_signal_start(&d.sigterm, on_signal, SIGTERM) == 0, "uv_signal_start");
     const Metrics& m = relay.metrics();
-    std::printf(
-        "{\"event\":\"ready\",\"peer_port\":%u,\"submit_port\":%u,\"admin_port\":%u,\"journal\":%s,"
-        "\"links\":\"%s\",\"epoch\":%llu,\"packets_recovered\":%llu,\"deliveries_recovered\":%llu}\n",
-        relay.peer_port(), relay.submit_port(), admin.port(), journal_dir.empty() ? "null" : "\"rocksdb\"",
-        plain ? "plain" : "tls", static_cast<unsigned long long>(relay.epoch()),
-        static_cast<unsigned long long>(m.get(Counter::packets_recovered)),
-        static_cast<unsigned long long>(m.get(Counter::deliveries_recovered)));
-    std::fflush(stdout);
+    const nlohmann::json ready = {{"event", "ready"},
+                                  {"peer_port", relay.peer_port()},
+                                  {"submit_port", relay.submit_port()},
+                                  {"admin_port", admin.port()},
+                                  {"journal", journal_dir.empty() ? nlohmann::json(nullptr) : nlohmann::json("rocksdb")},
+                                  {"links", plain ? "plain" : "tls"},
+                                  {"epoch", relay.epoch()},
+                                  {"packets_recovered", m.get(Counter::packets_recovered)},
+                                  {"deliveries_recovered", m.get(Counter::deliveries_recovered)}};
+    print_json(ready);
+    logs::info("ready", {{"peer_port", relay.peer_port()}, {"submit_port", relay.submit_port()},
+                         {"admin_port", admin.port()}, {"epoch", relay.epoch()},
+                         {"packets_recovered", m.get(Counter::packets_recovered)},
+                         {"deliveries_recovered", m.get(Counter::deliveries_recovered)}});
     notify_systemd("READY=1\nSTATUS=relaying, epoch " + std::to_string(relay.epoch()));
     uv_run(loop, UV_RUN_DEFAULT);
     admin.detach();
     mailbox.close();
+    journal_watch->cancel();
     status = d.drained ? 0 : 1;
   }
   uv_run(loop, UV_RUN_DEFAULT);  // the close callbacks of the relay's and the journal's timers
@@ -326,12 +459,18 @@ int main(int argc, char** argv) {
   CLI::App app{"veil-relay: metadata-privacy relay for sealed-sender messages"};
   std::string config_path;
   bool check_only = false;
+  app.set_version_flag("--version", std::string("veil-relay ") + VEIL_VERSION);
   app.add_option("-c,--config", config_path, "relay configuration (TOML, see docs/config.md)")
       ->required();
-  app.set_version_flag("--version", std::string("veil-relay ") + VEIL_VERSION);
   app.add_flag("--check", check_only,
                "check the configuration, print every problem (stderr) and exit: 0 if valid, 1 if "
                "not; opens no socket");
+  app.footer(
+      "Runs one relay until SIGTERM or SIGINT (drain: the pool leaves on schedule, the rest stays in\n"
+      "the journal; a second signal stops at once). SIGHUP reloads the config and the files it names.\n"
+      "Logs: one JSON object per line on stderr. Events (ready, epoch, reload, draining, drained): one\n"
+      "JSON object per line on stdout. Admin endpoint (admin_listen): /livez /readyz /metrics.\n"
+      "Exit status: 0 after a drain, 1 on a bad config or a failed start. See docs/relay.md.");
   CLI11_PARSE(app, argc, argv);
   if (check_only) {
     const std::vector<std::string> problems = check_config_file(config_path, now_unix_s());
@@ -341,15 +480,17 @@ int main(int argc, char** argv) {
   }
   // A peer or client that goes away mid-write must cost one connection (EPIPE), not the process.
   std::signal(SIGPIPE, SIG_IGN);
+  logs::init("info");
+  RocksJournal::set_log([](const std::string& line) { logs::warn("rocksdb", {{"line", line}}); });
   try {
     return run(config_path);
   } catch (const std::exception& e) {
-    // One line per problem (a config may have several), each naming the program.
+    // One line per problem (a config may have several).
     const std::string what = e.what();
     std::size_t from = 0;
     while (from <= what.size()) {
       const std::size_t nl = std::min(what.find('\n', from), what.size());
-      std::fprintf(stderr, "veil-relay: %s\n", what.substr(from, nl - from).c_str());
+      logs::error("cannot start", {{"problem", what.substr(from, nl - from)}});
       from = nl + 1;
     }
     return 1;

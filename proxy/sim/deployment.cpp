@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "proxy/relay/core/config.h"
 #include "proxy/sim/socket.h"
 
 namespace veil::sim {
@@ -246,6 +247,15 @@ const RelayNode& Deployment::node(const std::string& name) const {
 
 void Deployment::configure(const std::string& name, const nlohmann::json& settings) {
   node(name).settings.merge_patch(settings);
+}
+
+void Deployment::reload(const std::string& name, const nlohmann::json& settings, const std::string& raw_toml) {
+  if (settings.is_object()) configure(name, settings);  // a null patch would erase every setting
+  {
+    std::ofstream c(dir_.path() / (name + ".toml"), std::ios::trunc);
+    c << (raw_toml.empty() ? relay::toml_from_json(relay_config(node(name), view_of(name), dir_.path())) : raw_toml);
+  }
+  ::kill(relay(name).pid(), SIGHUP);
 }
 
 Tap& Deployment::tap(const std::string& from, const std::string& to, bool keep_bytes,

@@ -145,6 +145,10 @@ class Deployment {
   const std::filesystem::path& dir() const { return dir_.path(); }
   // Extra settings for one relay, merged over the rest; they apply from its next start.
   void configure(const std::string& name, const nlohmann::json& settings);
+  // configure(), then relay `name`'s config file written again and SIGHUP sent (a reload, which
+  // the relay answers with a "reload" event); returns at once. `raw_toml`, when not empty, is
+  // written as the config file instead (a config that must be refused).
+  void reload(const std::string& name, const nlohmann::json& settings, const std::string& raw_toml = "");
 
   // A tap on the directed link from -> to: relay `from` reaches `to` through it (other relays
   // still dial `to` directly). Only before the first start.

@@ -190,12 +190,19 @@ BOOST_AUTO_TEST_CASE(sighup_takes_a_newer_directory_and_refuses_a_bad_one) {
   const auto hup_all = [&] {
     for (const std::string name : {kAlpha, kMix, kBeta}) ::kill(net.relay(name).pid(), SIGHUP);
   };
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
   net.publish_directory(2, /*tamper=*/true);
   hup_all();
   for (const std::string name : {kAlpha, kMix, kBeta}) {
     BOOST_TEST_CONTEXT(name) {
       BOOST_TEST(wait_counter(net.relay(name), "directory_refused", 1, 5s) == 1u);
-      BOOST_TEST(net.relay(name).output().find("\"event\":\"directory_refused\"") != std::string::npos);
+      const std::string out = net.relay(name).output();
+      BOOST_TEST(out.find("\"event\":\"reload\",\"problems\":[\"directory_file: ") != std::string::npos, out);
+      BOOST_TEST(out.find("\"result\":\"refused\",\"serial\":1}") != std::string::npos, out);
     }
   }
   net.publish_directory(2);
@@ -203,13 +210,22 @@ BOOST_AUTO_TEST_CASE(sighup_takes_a_newer_directory_and_refuses_a_bad_one) {
   for (const std::string name : {kAlpha, kMix, kBeta}) {
     BOOST_TEST_CONTEXT(name) {
       BOOST_TEST(wait_counter(net.relay(name), "directory_updates", 1, 5s) == 1u);
-      BOOST_TEST(net.relay(name).output().find("{\"event\":\"directory\",\"needs_restart\":[],\"serial\":2}") !=
-                 std::string::npos, net.relay(name).output());
+      BOOST_TEST(net.relay(name).output().find(
+                     "{\"changed\":[\"directory\"],\"event\":\"reload\",\"needs_restart\":[],"
+                     "\"result\":\"applied\",\"serial\":2}") != std::string::npos,
+                 net.relay(name).output());
     }
   }
-  // The same serial again is not newer.
+  // The same config again: applied, nothing changed, no directory refused or updated.
   hup_all();
-  BOOST_TEST(wait_counter(net.relay(kBeta), "directory_refused", 2, 5s) == 2u);
+  BOOST_TEST(wait_until(5s, [&] {
+    return count(net.relay(kBeta).output(), "\"result\":\"applied\"") == 2u;
+  }));
+  BOOST_TEST(net.relay(kBeta).output().find(
+                 "{\"changed\":[],\"event\":\"reload\",\"needs_restart\":[],\"result\":\"applied\",\"serial\":2}") !=
+             std::string::npos);
+  BOOST_TEST(net.counter(kBeta, "directory_refused") == 1u);
+  BOOST_TEST(net.counter(kBeta, "directory_updates") == 1u);
   BOOST_TEST(net.counter(kBeta, "peer_disconnects") == 0u);
   Submitter submitter(net.submit_port());
   BOOST_REQUIRE(submitter.send(v1_submission(net.alpha.accounts[0], net.beta.accounts[0], 99, net.rng)));

@@ -549,6 +549,9 @@ BOOST_AUTO_TEST_CASE(wrong_types) {
   BOOST_TEST(only_problem(replaced(s.mix_config(), "\"" + s.directory_file + "\"", "[\"a\"]")) ==
              "directory_file: expected a string, found an array");
   BOOST_TEST(only_problem(s.mix_config("peer_listen_backlog = 1")).find("unknown key") != std::string::npos);
+  BOOST_TEST(only_problem(s.mix_config("log_level = \"loud\"")) ==
+             "log_level: \"loud\" is not a level (one of debug, info, warn, error)");
+  BOOST_TEST(only_problem(s.mix_config("admin_listen = \"localhost:1\"")).rfind("admin_listen: ", 0) == 0u);
   // Integers are numbers: a whole number of milliseconds or packets per second is fine.
   const RelayConfig c = valid(s.mix_config("deliver_retry_ms = 3", "[cover]\ndrop_rate = 4"));
   BOOST_TEST(c.deliver_retry == 3000);
@@ -1070,7 +1073,7 @@ BOOST_AUTO_TEST_CASE(reference_lists_every_key_once) {
       "cover.loop_rate", "cover.loop_timeout_ms", "cover.alarm_loss", "cover.alarm_latency_ms",
       "per_peer_queue", "crypto_workers", "max_replay_entries", "deliver_retry_ms", "recipients",
       "journal_dir", "run_without_journal", "journal_commit_window_ms", "drain_timeout_ms", "metrics_file",
-      "metrics_interval_ms"};
+      "metrics_interval_ms", "log_level"};
   BOOST_TEST(paths == expected, boost::test_tools::per_element());
   const auto find = [&](const std::string& path) {
     return *std::find_if(keys.begin(), keys.end(), [&](const ConfigKey& k) { return k.path == path; });

@@ -45,6 +45,17 @@ void check_mix(const RelayConfig& c, Problems& p) {
   }
 }
 
+// The log levels the daemon knows (veil-relay's logs, spdlog's level names).
+void check_log_level(const RelayConfig& c, Problems& p) {
+  static const char* const kLevels[] = {"debug", "info", "warn", "error"};
+  for (const char* l : kLevels) {
+    if (c.log_level == l) return;
+  }
+  if (!has_problem(p, "log_level")) {
+    p.push_back("log_level: \"" + c.log_level + "\" is not a level (one of debug, info, warn, error)");
+  }
+}
+
 // Durability is never off by omission.
 void check_journal(const RelayConfig& c, Problems& p) {
   if (c.journal_dir.empty() && !c.run_without_journal) {
@@ -181,6 +192,7 @@ ConfigResult build_config(const std::string& toml_text, int64_t now_unix_s) {
   config_detail::read_fields(root, c, p);
   check_mix(c, p);
   check_journal(c, p);
+  check_log_level(c, p);
   if (!c.journal_dir.empty()) {
     if (auto why = journal_dir_problem(c.journal_dir)) p.push_back("journal_dir: " + *why);
   }

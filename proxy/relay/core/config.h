@@ -85,6 +85,7 @@ struct RelayConfig {
   Micros drain_timeout = 30'000'000;
   std::string metrics_file;
   Micros metrics_interval = 1'000'000;
+  std::string log_level = "info";  // debug, info, warn or error
 };
 
 // The relay id of a name: SHA-256(name)[0..16).

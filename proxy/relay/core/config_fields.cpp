@@ -204,6 +204,8 @@ const Field<RelayConfig> kRelayFields[] = {
      "where aggregate metrics are written as JSON; empty: none", VEIL_SLOT(RelayConfig, metrics_file)},
     {"metrics_interval_ms", Kind::duration_ms, "ms", {0, kDayMs, true}, Need::optional,
      "how often metrics_file is rewritten", VEIL_SLOT(RelayConfig, metrics_interval)},
+    {"log_level", Kind::string, "", {}, Need::optional,
+     "the least severe log line written: debug, info, warn or error", VEIL_SLOT(RelayConfig, log_level)},
 };
 
 #undef VEIL_SLOT

@@ -31,7 +31,11 @@ void RelayState::on_cover_timer() {
   loops_.expire(now);
   const LoopStats st = loops_.stats();
   metrics_.counters[static_cast<int>(Counter::cover_loop_lost)] = st.lost;
-  metrics_.loop_alarm = loops_.alarm(config_.cover.alarm_loss, config_.cover.alarm_latency);
+  const bool alarm = loops_.alarm(config_.cover.alarm_loss, config_.cover.alarm_latency);
+  if (alarm != metrics_.loop_alarm) {
+    metrics_.loop_alarm = alarm;
+    emit(alarm ? RelayEvent::Kind::loop_alarm_raised : RelayEvent::Kind::loop_alarm_cleared);
+  }
   arm_cover_timer();
 }
 

@@ -57,6 +57,7 @@ void RelayState::on_deliver_connected(std::shared_ptr<Stream> s) {
   }
   ProviderSide& ps = *provider_;
   metrics_.inc(Counter::deliver_connects);
+  emit(RelayEvent::Kind::deliver_link_up);
   auto conn = FramedStream::create(std::move(s), 64);
   ps.deliver_conn = conn;
   conn->start([this](FramedStream&, Bytes frame) { on_deliver_frame(frame); },
@@ -65,6 +66,7 @@ void RelayState::on_deliver_connected(std::shared_ptr<Stream> s) {
                 ProviderSide& side = *provider_;
                 if (side.deliver_conn.get() != &closed) return;
                 side.deliver_conn.reset();
+                if (!stopped_) emit(RelayEvent::Kind::deliver_link_down);
                 if (!stopped_) side.deliver_dialer->connection_lost();
               });
   // Everything not yet acknowledged goes again, oldest first.

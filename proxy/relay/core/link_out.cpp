@@ -46,6 +46,7 @@ void RelayState::on_peer_connected(Peer& p, std::shared_ptr<Stream> s) {
   }
   metrics_.inc(Counter::peer_connects);
   ++p.connects;
+  emit(RelayEvent::Kind::peer_link_up, p.config.name);
   auto conn = FramedStream::create(env_.security.outbound(std::move(s), p.config.name),
                                    64);
   p.conn = conn;
@@ -57,6 +58,7 @@ void RelayState::on_peer_connected(Peer& p, std::shared_ptr<Stream> s) {
                 peer->conn.reset();
                 metrics_.inc(Counter::peer_disconnects);
                 ++peer->disconnects;
+                if (!stopped_) emit(RelayEvent::Kind::peer_link_down, peer->config.name);
                 // Everything unacknowledged goes back to the front of the waiting queue.
                 while (!peer->unacked.empty()) {
                   peer->waiting.push_front(std::move(peer->unacked.back()));

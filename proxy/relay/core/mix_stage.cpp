@@ -3,6 +3,8 @@
 // A journaled packet enters the mix only once the commit that holds it finished, so that its
 // mixing delay starts then: nothing leaves before it is durable, and nothing leaves at the
 // moment its own commit finished (when the acknowledgement for it goes back) for that reason.
+#include <algorithm>
+
 #include "proxy/relay/core/relay_state.h"
 
 namespace veil::relay {
@@ -13,7 +15,7 @@ void RelayState::mix_add(Peer* next, Bytes packet, Micros arrived, bool journale
   if (!journaled) {  // cover: mixed at once
     pool_.emplace(id, PoolItem{std::move(packet), next, arrived, 0, false, env_.clock.now()});
     mix_->add(id, env_.clock.now());
-    metrics_.pool_now = mix_->size();
+    metrics_.pool_now = pooled();
     arm_mix_timer();
     return;
   }
@@ -44,7 +46,7 @@ void RelayState::mix_durable(uint64_t commit) {
     added = true;
   }
   if (!added) return;
-  metrics_.pool_now = mix_->size();
+  metrics_.pool_now = pooled();
   if (mix_->next_deadline() <= env_.clock.now()) {
     on_mix_timer();  // due at once (none; Poisson with mean 0; a threshold reached): no loop turn
   } else {
@@ -58,12 +60,53 @@ void RelayState::mix_restore(Peer* next, Bytes packet, uint64_t item, Micros due
   mix_->restore(item, due, env_.clock.now());
   ++next->in_pool;
   pool_.emplace(item, PoolItem{std::move(packet), next, env_.clock.now(), 0, true, env_.clock.now()});
-  metrics_.pool_now = mix_->size();
+  metrics_.pool_now = pooled();
+}
+
+std::size_t RelayState::pooled() const {
+  std::size_t n = mix_->size();
+  for (const auto& m : retiring_mixes_) n += m->size();
+  return n;
+}
+
+// A pool rule without time (none, threshold) would strand what the old mix holds once no new
+// packet arrives: those packets join the new mix as arrivals (their release time is journaled
+// anew). Every other old mix keeps its packets, their release times and its tick schedule until it
+// is empty.
+void RelayState::replace_mix(const MixConfig& next) {
+  auto made = make_mix(next, env_.rng);
+  if (!made) return;  // validate_mix passed at build_config: not reached
+  std::unique_ptr<Mix> old = std::move(mix_);
+  mix_ = std::move(*made);
+  const Micros now = env_.clock.now();
+  if (config_.mix.strategy == MixConfig::Strategy::none ||
+      config_.mix.strategy == MixConfig::Strategy::threshold) {
+    bool timed = false;
+    for (uint64_t id : old->drain()) {
+      const Micros due = mix_->add(id, now);
+      auto it = pool_.find(id);
+      if (due != kNever && it != pool_.end() && it->second.journaled) {
+        env_.journal.record_release(id, to_wall(due));
+        timed = true;
+      }
+    }
+    if (save_checkpoint() || timed) journal_commit(nullptr);
+  } else if (old->size() > 0) {
+    retiring_mixes_.push_back(std::move(old));
+  }
+  config_.mix = next;
+  metrics_.pool_now = pooled();
+  if (mix_->size() > 0 && mix_->next_deadline() <= now) {
+    on_mix_timer();
+  } else {
+    arm_mix_timer();
+  }
 }
 
 void RelayState::arm_mix_timer() {
   if (stopped_) return;
-  const Micros deadline = mix_->next_deadline();
+  Micros deadline = mix_->next_deadline();
+  for (const auto& m : retiring_mixes_) deadline = std::min(deadline, m->next_deadline());
   if (deadline == kNever) {
     mix_timer_->cancel();
     return;
@@ -73,8 +116,15 @@ void RelayState::arm_mix_timer() {
 
 void RelayState::on_mix_timer() {
   const Micros now = env_.clock.now();
-  const std::size_t before = mix_->size();
-  std::vector<uint64_t> out = mix_->release(now);
+  const std::size_t before = pooled();
+  std::vector<uint64_t> out;
+  for (auto& m : retiring_mixes_) {
+    std::vector<uint64_t> ids = m->release(now);
+    out.insert(out.end(), ids.begin(), ids.end());
+  }
+  std::erase_if(retiring_mixes_, [](const std::unique_ptr<Mix>& m) { return m->size() == 0; });
+  std::vector<uint64_t> current = mix_->release(now);
+  out.insert(out.end(), current.begin(), current.end());
   if (!out.empty()) {
     metrics_.pool_size.observe(static_cast<double>(before));
     metrics_.batch_size.observe(static_cast<double>(out.size()));
@@ -89,7 +139,7 @@ void RelayState::on_mix_timer() {
     metrics_.mix_delay_us.observe(static_cast<double>(now - item.mixed));
     send_to_peer(*item.next, std::move(item.packet), item.journaled ? id : 0);
   }
-  metrics_.pool_now = mix_->size();
+  metrics_.pool_now = pooled();
   arm_mix_timer();
   check_drained();
 }

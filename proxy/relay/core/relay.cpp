@@ -212,6 +212,20 @@ bool Relay::draining() const { return state_->draining_ && !state_->stopped_; }
 void Relay::on_epoch(std::function<void(uint64_t)> listener) {
   state_->epoch_listener_ = std::move(listener);
 }
+void Relay::on_event(std::function<void(const RelayEvent&)> listener) {
+  state_->event_listener_ = std::move(listener);
+}
+const char* event_name(RelayEvent::Kind k) noexcept {
+  switch (k) {
+    case RelayEvent::Kind::peer_link_up: return "peer_link_up";
+    case RelayEvent::Kind::peer_link_down: return "peer_link_down";
+    case RelayEvent::Kind::deliver_link_up: return "deliver_link_up";
+    case RelayEvent::Kind::deliver_link_down: return "deliver_link_down";
+    case RelayEvent::Kind::loop_alarm_raised: return "loop_alarm_raised";
+    case RelayEvent::Kind::loop_alarm_cleared: return "loop_alarm_cleared";
+  }
+  return "unknown";
+}
 uint64_t Relay::epoch() const { return state_->keys_->epochs->current; }
 std::vector<std::string> Relay::update_directory(const RelayConfig& newer) {
   std::vector<std::string> restart = state_->update_directory(newer.directory, newer.epoch_timing);

@@ -59,6 +59,32 @@ struct RelayEnv {
 
 class RelayState;
 
+// A change of state the operator's logs record (never about a user or a single message).
+struct RelayEvent {
+  enum class Kind {
+    peer_link_up,       // the outgoing link to `peer` connected
+    peer_link_down,     // ... and was lost (it is redialled)
+    deliver_link_up,    // the link to the messenger server's deliver endpoint connected
+    deliver_link_down,  // ... and was lost
+    loop_alarm_raised,  // loop loss or latency crossed its alarm level (n-1 attack suspected)
+    loop_alarm_cleared,
+  };
+  Kind kind;
+  std::string peer;  // the peer relay's name, for the peer link kinds
+};
+const char* event_name(RelayEvent::Kind k) noexcept;  // "peer_link_up", ...
+
+// What a reload changed (reconfigure), for the daemon to report.
+struct ReconfigureOutcome {
+  std::vector<std::string> changed;        // what now runs with the new values
+  std::vector<std::string> needs_restart;  // config keys (and directory changes) left as they were
+};
+
+// The config keys whose values differ between `running` and `next` and that only a restart can
+// apply: the endpoints, name and provider, keys, directory_file, packet_size, mix_hops, crypto
+// workers, replay-filter size, loop timeout, epoch overlap, link settings and the journal.
+std::vector<std::string> restart_only_changes(const RelayConfig& running, const RelayConfig& next);
+
 // One peer relay's outgoing link, as the admin endpoint shows it (peer names are public).
 struct PeerLinkStatus {
   std::string name;
@@ -103,11 +129,22 @@ class Relay {
   // start()).
   void on_epoch(std::function<void(uint64_t epoch)> listener);
   uint64_t epoch() const;
+  // `listener` runs on the loop thread at each RelayEvent (set before start()).
+  void on_event(std::function<void(const RelayEvent&)> listener);
   // A newer directory (config.h apply_directory checked it): the peers' epoch keys change now,
   // without touching links or pooled packets. Returns what it changes that only a restart can
   // apply (a relay joining or leaving, a changed identity key, address or providers, another
   // epoch schedule), one line each; the rest is applied all the same.
   std::vector<std::string> update_directory(const RelayConfig& newer);
+  // A reload: `next` passed build_config (the daemon reads the whole file again). Applies at once
+  // what can change live: [mix] (new packets enter the new mix; a packet already pooled keeps its
+  // release time under the old mix, which runs its own schedule until empty, except that the
+  // packets of a none or threshold pool join the new mix as arrivals), cover rates and alarm
+  // levels, recipients, per_peer_queue, deliver_retry_ms, timestamp_quantum_ms, the directory
+  // authorities, and a directory with a larger serial (update_directory). Links, submit
+  // connections and pooled packets are untouched. The keys restart_only_changes lists keep their
+  // running values.
+  ReconfigureOutcome reconfigure(const RelayConfig& next);
   // Counts a directory that was refused (the daemon keeps the last good one).
   void directory_refused();
 

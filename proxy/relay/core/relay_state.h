@@ -201,6 +201,9 @@ class RelayState {
   // A packet recovered from the journal goes back into the pool, due at `due` (kNever: none).
   void mix_restore(Peer* next, Bytes packet, uint64_t item, Micros due);
   void on_mix_timer();
+  // A reload's new mix parameters (reconfigure.cpp): see retiring_mixes_.
+  void replace_mix(const MixConfig& next);
+  std::size_t pooled() const;  // packets in mix_ and the retiring mixes
   void arm_mix_timer();
 
   // 3 link_out.cpp
@@ -254,6 +257,10 @@ class RelayState {
   std::shared_ptr<const RelayKeys> keys_;  // now; replaced at each epoch change
   std::unique_ptr<Timer> epoch_timer_;
   std::function<void(uint64_t)> epoch_listener_;
+  std::function<void(const RelayEvent&)> event_listener_;
+  void emit(RelayEvent::Kind kind, const std::string& peer = {}) {
+    if (event_listener_) event_listener_(RelayEvent{kind, peer});
+  }
   uint64_t retired_below_ = 0;  // replay epochs below this are forgotten
   Metrics metrics_;
 
@@ -264,6 +271,9 @@ class RelayState {
   std::optional<ProviderSide> provider_;  // set iff role_ == Role::provider
 
   std::unique_ptr<Mix> mix_;
+  // Mixes replaced by a reload that still hold packets: each releases them under its own rule and
+  // schedule (a pooled packet keeps its release time); new packets enter mix_.
+  std::vector<std::unique_ptr<Mix>> retiring_mixes_;
   std::unordered_map<uint64_t, PoolItem> pool_;  // by journal item
   uint64_t next_item_ = 1;
   std::unique_ptr<Timer> mix_timer_;

@@ -59,6 +59,21 @@ rocksdb::Slice slice(ByteView b) { return {reinterpret_cast<const char*>(b.data(
 // assertions, such as Debian 12's 7.8, abort() there. Warnings and errors only, without the
 // option dump each open writes (a retry reopens the database every 200 ms), and at most kBurst
 // lines a minute, so that a disk that stays full does not flood the log.
+std::mutex sink_mu;
+std::function<void(const std::string&)>& log_sink() {
+  static std::function<void(const std::string&)> sink;
+  return sink;
+}
+
+void say(const std::string& line) {
+  std::lock_guard<std::mutex> lock(sink_mu);
+  if (log_sink()) {
+    log_sink()(line);
+  } else {
+    std::fprintf(stderr, "veil-relay: rocksdb: %s\n", line.c_str());
+  }
+}
+
 class StderrLogger final : public rocksdb::Logger {
  public:
   StderrLogger() : rocksdb::Logger(rocksdb::WARN_LEVEL) {}
@@ -73,7 +88,7 @@ class StderrLogger final : public rocksdb::Logger {
     const auto now = std::chrono::steady_clock::now();
     if (now - window_start_ >= std::chrono::minutes(1)) {
       if (suppressed_ > 0) {
-        std::fprintf(stderr, "veil-relay: rocksdb: %zu more line(s) suppressed\n", suppressed_);
+        say(std::to_string(suppressed_) + " more line(s) suppressed");
       }
       window_start_ = now;
       lines_ = 0;
@@ -84,7 +99,7 @@ class StderrLogger final : public rocksdb::Logger {
       return;
     }
     ++lines_;
-    std::fprintf(stderr, "veil-relay: rocksdb: %s\n", line);
+    say(line);
   }
 
  private:
@@ -168,6 +183,11 @@ struct RocksJournal::Outcome {
   rocksdb::Status status;
   uint64_t micros = 0;
 };
+
+void RocksJournal::set_log(std::function<void(const std::string&)> sink) {
+  std::lock_guard<std::mutex> lock(sink_mu);
+  log_sink() = std::move(sink);
+}
 
 std::unique_ptr<RocksJournal> RocksJournal::open(Options options, Clock& clock, Executor& executor) {
   const std::string& dir = options.dir;

@@ -27,6 +27,10 @@ namespace veil::relay {
 // as long as a write is in flight.
 class RocksJournal final : public Journal {
  public:
+  // Where RocksDB's own warnings and errors go (any thread; at most 20 lines a minute, then a
+  // count of those left out), instead of "veil-relay: rocksdb: <line>" on stderr.
+  static void set_log(std::function<void(const std::string&)> sink);
+
   struct Options {
     std::string dir;                  // the journal directory (config: journal_dir)
     Micros commit_window = 0;         // a group is written no earlier than this after its first
