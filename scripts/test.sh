@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, checks the include layering, builds Veil, and runs every test: unit
-# (crypto, mix, packets, config), the journal store, the in-process relay suite, the TLS link
-# suite, interop against libsignal-client, relay integration, privacy suite, a sanitizer
+# (crypto, mix, packets, config, metrics), the journal store, the in-process relay suite, the TLS link
+# suite, interop against libsignal-client, relay integration (admin endpoint, reload, sd_notify
+# included), privacy suite, the Debian package (cpack, unpacked, systemd-analyze verify), a sanitizer
 # (ASan+UBSan) pass, and a short timed run of every fuzz target. Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "crypto/sealed_sender.h"
+#include "proxy/sim/admin_client.h"
 #include "proxy/sim/accounts.h"
 #include "proxy/sim/messenger.h"
 #include "proxy/sim/network.h"
@@ -176,10 +177,13 @@ int main(int argc, char** argv) {
                             : std::to_string(j.value("packets_recovered", 0)) + " packets and " +
                                   std::to_string(j.value("deliveries_recovered", 0)) + " deliveries";
   };
+  // What each relay printed before a crash or restart (its epoch switch may be there).
+  std::vector<std::string> earlier_output(relays.size());
   // Mid-run, one crash and one graceful restart; the journal keeps what each relay accepted.
   const auto crash_mix = [&] {
     const std::size_t in_flight = expected_so_far() - delivered_so_far();
     relays[1]->kill();
+    earlier_output[1] += relays[1]->output();
     std::printf("kill -9 mix-1 while about %zu deliveries were accepted and not yet delivered "
                 "(some in mix-1's pool); ", in_flight);
     relays[1] = std::make_unique<sim::RelayProcess>(nodes[1], nodes, dir);
@@ -188,6 +192,7 @@ int main(int argc, char** argv) {
   };
   const auto restart_beta = [&] {
     const int status = relays[2]->stop();
+    earlier_output[2] += relays[2]->output();
     std::printf("SIGTERM relay-beta: drained and exited with status %d; ", WEXITSTATUS(status));
     relays[2] = std::make_unique<sim::RelayProcess>(nodes[2], nodes, dir);
     relays[2]->wait_ready();
@@ -258,14 +263,29 @@ int main(int argc, char** argv) {
               seen.size(), expected, duplicates, failed_opens);
   std::printf("end-to-end added latency (submit -> delivery): p50 %.1f ms, p95 %.1f ms, p99 %.1f ms\n",
               percentile(latency_ms, 0.5), percentile(latency_ms, 0.95), percentile(latency_ms, 0.99));
+  // The admin endpoint of relay-alpha, as Prometheus and an orchestrator see it.
+  {
+    const uint16_t port = relays[0]->admin_port();
+    const sim::HttpReply ready = sim::http_get(port, "/readyz");
+    const sim::HttpReply metrics = sim::http_get(port, "/metrics");
+    std::size_t families = 0;
+    for (auto at = metrics.body.find("# TYPE "); at != std::string::npos; at = metrics.body.find("# TYPE ", at + 1)) ++families;
+    const auto scraped_accepted = sim::sample_value(metrics.body, "veil_submissions_total{result=\"accepted\",reason=\"ok\"}");
+    const auto sent = sim::sample_value(metrics.body, "veil_packets_sent_total");
+    std::printf("relay-alpha admin endpoint 127.0.0.1:%u: /readyz %d %s; /metrics %d, %zu families "
+                "(veil_submissions_total accepted %.0f, veil_packets_sent_total %.0f)\n",
+                port, ready.status, ready.body.substr(0, ready.body.find('\n')).c_str(), metrics.status,
+                families, scraped_accepted.value_or(-1), sent.value_or(-1));
+  }
   for (auto& r : relays) r->stop();
   std::size_t switched = 0;
-  for (auto& r : relays) {
-    const std::string out = r->output();
+  for (std::size_t i = 0; i < relays.size(); ++i) {
+    const std::string out = earlier_output[i] + relays[i]->output();
     const auto at = out.find("{\"event\":\"epoch\"");
     if (at == std::string::npos) continue;
     ++switched;
-    std::printf("%-12s switched epochs: %s\n", r->name().c_str(), out.substr(at, out.find('\n', at) - at).c_str());
+    std::printf("%-12s switched epochs: %s\n", relays[i]->name().c_str(),
+                out.substr(at, out.find('\n', at) - at).c_str());
   }
   for (auto& r : relays) {
     const auto m = r->metrics();

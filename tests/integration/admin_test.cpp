@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <string>
 
 #include "harness.h"
@@ -95,6 +96,57 @@ BOOST_AUTO_TEST_CASE(a_scrape_under_load_passes_promtool_counts_the_traffic_and_
   BOOST_TEST(value(beta, "veil_deliveries_acknowledged_total") >= static_cast<double>(accepted));
   BOOST_TEST(value(beta, "veil_deliver_link_up") == 1);
   BOOST_TEST(value(beta, "veil_deliveries_dropped_total{reason=\"access_denied\"}") == 0);
+
+  // Every metric the Grafana dashboard queries exists in these scrapes.
+  {
+    std::ifstream f(std::string(VEIL_SOURCE_DIR) + "/packaging/grafana/veil-relay.json");
+    const nlohmann::json dash = nlohmann::json::parse(f);
+    std::string all;
+    for (const auto& [name, text] : during) all += text;
+    all += alpha + beta + mix;
+    std::size_t queried = 0;
+    for (const auto& panel : dash.at("panels")) {
+      for (const auto& target : panel.at("targets")) {
+        const std::string expr = target.at("expr");
+        for (std::size_t i = 0; i < expr.size();) {
+          const bool start = (expr.compare(i, 5, "veil_") == 0 || expr.compare(i, 8, "process_") == 0) &&
+                             (i == 0 || !(std::isalnum(static_cast<unsigned char>(expr[i - 1])) || expr[i - 1] == '_'));
+          if (!start) {
+            ++i;
+            continue;
+          }
+          std::size_t j = i;
+          while (j < expr.size() && (std::isalnum(static_cast<unsigned char>(expr[j])) || expr[j] == '_')) ++j;
+          const std::string name = expr.substr(i, j - i);
+          ++queried;
+          BOOST_TEST((all.find("\n" + name + "{") != std::string::npos || all.find("\n" + name + " ") != std::string::npos),
+                     "the dashboard's panel \"" << panel.at("title").get<std::string>() << "\" queries " << name
+                                                << ", which no relay exports");
+          i = j;
+        }
+      }
+    }
+    BOOST_TEST(queried > 20u);
+  }
+
+  // The relays' logs: every line one JSON object with time, level and msg; none names a sender
+  // or a recipient, and only the start line names an address (the relay's own endpoints).
+  for (const std::string& name : net.names()) {
+    std::ifstream f(net.dir() / (name + ".log"));
+    std::size_t lines = 0;
+    for (std::string line; std::getline(f, line);) {
+      ++lines;
+      const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      BOOST_TEST_REQUIRE(j.is_object(), name << " log line is not JSON: " << line);
+      BOOST_TEST((j.contains("time") && j.contains("level") && j.contains("msg")), line);
+      const std::string l = lower(line);
+      for (const sim::Provider* p : {&net.alpha, &net.beta}) {
+        for (const sim::Account& a : p->accounts) BOOST_TEST(l.find(lower(a.uuid)) == std::string::npos, line);
+      }
+      if (j.value("msg", "") != "starting") BOOST_TEST(line.find("127.0.0.1") == std::string::npos, line);
+    }
+    BOOST_TEST(lines >= 2u, name);  // at least the start and ready lines
+  }
 
   // No scrape of any relay names a sender or a recipient (their service ids, in any case).
   during[kAlpha + std::string("/after")] = alpha;

@@ -2,6 +2,9 @@
 // cumulative buckets, HELP and TYPE once per family, process metrics only when read.
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+#include <iterator>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -81,6 +84,35 @@ BOOST_AUTO_TEST_CASE(every_family_has_help_and_type_once) {
   }
   BOOST_TEST(help == type);
   BOOST_TEST(help > 40u);
+}
+
+BOOST_AUTO_TEST_CASE(docs_metrics_md_names_every_family) {
+  Metrics m;
+  ExpositionInput in;
+  in.metrics = &m;
+  in.process = ProcessStats{};
+  in.deliver = DeliverLinkStatus{};
+  in.peers.push_back(PeerLinkStatus{"mix-1", true, 0, 0, 1, 0});
+  const std::string t = render_exposition(in);
+  std::ifstream f(std::string(VEIL_SOURCE_DIR) + "/docs/metrics.md");
+  const std::string docs((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  BOOST_TEST_REQUIRE(!docs.empty());
+  std::istringstream lines(t);
+  std::set<std::string> exported;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    const std::string name = line.substr(7, line.find(' ', 7) - 7);
+    exported.insert(name);
+    if (name.rfind("process_", 0) == 0) continue;
+    BOOST_TEST(docs.find("| `" + name + "` |") != std::string::npos, "docs/metrics.md lacks " << name);
+  }
+  // ... and names nothing the relay does not export.
+  std::istringstream rows(docs);
+  for (std::string row; std::getline(rows, row);) {
+    if (row.rfind("| `veil_", 0) != 0) continue;
+    const std::string name = row.substr(3, row.find('`', 3) - 3);
+    BOOST_TEST(exported.count(name) == 1u, "docs/metrics.md names " << name << ", which is not exported");
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -133,7 +133,7 @@ std::string render_exposition(const ExpositionInput& in) {
       if (m.rejected_by_reason[i] == 0 && i > static_cast<std::size_t>(Error::internal)) continue;
       s.push_back({{{"result", "rejected"}, {"reason", std::string(error_name(e))}}, m.rejected_by_reason[i]});
     }
-    t.counters("veil_submissions_total", "Submissions answered, by result and reason code (docs/errors.md).", s);
+    t.counters("veil_submissions_total", "Submissions answered, by result and reason code (the codes of base/error.h).", s);
   }
   t.counter("veil_submit_connections_total", "Connections accepted on the submit interface.",
             c(Counter::submit_connections));
