@@ -240,20 +240,12 @@ void reload(Daemon* d) {
     problems.push_back(d->config_path + ": cannot be read (" + std::strerror(errno) + ")");
   } else {
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    ConfigResult r = build_config(text, now_unix_s());
+    ConfigResult r = check_reload(text, now_unix_s(), d->directory_serial, d->epoch_timing);
     if (auto* p = std::get_if<ConfigProblems>(&r)) {
       problems = std::move(p->problems);
     } else {
       next = std::move(std::get<RelayConfig>(r));
     }
-  }
-  if (next && next->directory_serial < d->directory_serial) {
-    problems.push_back("directory_file: serial " + std::to_string(next->directory_serial) +
-                       " is older than the running directory's " + std::to_string(d->directory_serial));
-  }
-  if (next && (next->epoch_timing.genesis != d->epoch_timing.genesis ||
-               next->epoch_timing.length != d->epoch_timing.length)) {
-    problems.push_back("directory_file: another epoch schedule: needs a restart");
   }
   if (!problems.empty()) {
     refuse_reload(d, problems);

@@ -1103,6 +1103,35 @@ BOOST_AUTO_TEST_CASE(reference_lists_every_key_once) {
   BOOST_TEST(find("admin_listen").type == "endpoint");
 }
 
+BOOST_AUTO_TEST_CASE(a_reload_is_refused_whole_for_any_problem_an_older_directory_or_another_schedule) {
+  Scratch s;
+  const RelayConfig running = valid(s.mix_config());
+  const auto problems = [&](const std::string& text, uint64_t serial, const EpochTiming& timing) {
+    const ConfigResult r = check_reload(text, kNowS, serial, timing);
+    const auto* p = std::get_if<ConfigProblems>(&r);
+    return p ? p->problems : std::vector<std::string>{};
+  };
+  // The same file again, and one with another mix: accepted.
+  BOOST_TEST(problems(s.mix_config(), running.directory_serial, running.epoch_timing).empty());
+  const ConfigResult other = check_reload(s.mix_config("", "[mix]\nstrategy = \"timed\"\ninterval_ms = 50"), kNowS,
+                                          running.directory_serial, running.epoch_timing);
+  BOOST_REQUIRE(std::holds_alternative<RelayConfig>(other));
+  BOOST_TEST((std::get<RelayConfig>(other).mix.strategy == MixConfig::Strategy::timed));
+  // Any problem --check would report refuses it whole.
+  BOOST_TEST(problems(s.mix_config("", "[mix]\nstrategy = \"bogus\""), running.directory_serial, running.epoch_timing) ==
+             std::vector<std::string>{"mix.strategy: unknown strategy \"bogus\" (one of none, threshold, timed, "
+                                      "threshold_or_timed, binomial, poisson)"});
+  BOOST_TEST(problems("name = ", running.directory_serial, running.epoch_timing).size() == 1u);
+  // The running directory is newer (serial 8 > the file's 7).
+  BOOST_TEST(problems(s.mix_config(), 8, running.epoch_timing) ==
+             std::vector<std::string>{"directory_file: serial 7 is older than the running directory's 8"});
+  // Another schedule.
+  EpochTiming shifted = running.epoch_timing;
+  shifted.length *= 2;
+  BOOST_TEST(problems(s.mix_config(), running.directory_serial, shifted) ==
+             std::vector<std::string>{"directory_file: another epoch schedule: needs a restart"});
+}
+
 BOOST_AUTO_TEST_CASE(docs_config_md_carries_the_generated_table) {
   const std::string generated = config_reference_markdown();
   const std::string docs = read_source("docs/config.md");

@@ -207,6 +207,23 @@ ConfigResult build_config(const std::string& toml_text, int64_t now_unix_s) {
   return c;
 }
 
+ConfigResult check_reload(const std::string& toml_text, int64_t now_unix_s, uint64_t running_serial,
+                          const EpochTiming& running) {
+  ConfigResult r = build_config(toml_text, now_unix_s);
+  const auto* next = std::get_if<RelayConfig>(&r);
+  if (next == nullptr) return r;
+  Problems p;
+  if (next->directory_serial < running_serial) {
+    p.push_back("directory_file: serial " + std::to_string(next->directory_serial) +
+                " is older than the running directory's " + std::to_string(running_serial));
+  }
+  if (next->epoch_timing.genesis != running.genesis || next->epoch_timing.length != running.length) {
+    p.push_back("directory_file: another epoch schedule: needs a restart");
+  }
+  if (!p.empty()) return ConfigProblems{std::move(p)};
+  return r;
+}
+
 RelayConfig parse_config(const std::string& toml_text, int64_t now_unix_s) {
   ConfigResult r = build_config(toml_text, now_unix_s);
   if (const auto* bad = std::get_if<ConfigProblems>(&r)) throw std::runtime_error(join_lines(bad->problems));
