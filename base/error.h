@@ -46,7 +46,8 @@ namespace veil {
   X(missing_epoch_keys, "epoch public keys do not cover the validity period")                   \
   X(insecure_permissions, "group or others may access it, or another user owns it")             \
   X(already_exists, "it already exists")                                                        \
-  X(io_error, "a file could not be read or written")
+  X(io_error, "a file could not be read or written")                                            \
+  X(invalid_utf8, "text is not valid UTF-8")
 
 enum class Error : int {
 #define VEIL_ERROR_ENUM(name, msg) name,

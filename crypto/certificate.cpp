@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/utf8.h"
 #include "crypto/service_id.h"
 #include "sealed_sender.pb.h"
 
@@ -74,6 +75,8 @@ Result<SenderCertificate> SenderCertificate::issue(const Fields& f,
   if (f.sender_device < 1 || f.sender_device > 127) return Error::invalid_device_id;
   auto uuid = parse_uuid(f.sender_uuid);
   if (!uuid) return uuid.error();
+  // Protobuf strings are UTF-8; libsignal refuses a certificate whose strings are not.
+  if (f.sender_e164 && !is_valid_utf8(*f.sender_e164)) return Error::invalid_utf8;
   if (signer == nullptr && !signer_id) return Error::invalid_argument;
 
   pb::SenderCertificate::Certificate inner;
@@ -90,7 +93,7 @@ Result<SenderCertificate> SenderCertificate::issue(const Fields& f,
   if (f.uuid_as_bytes) {
     inner.set_uuidbytes(uuid->data(), uuid->size());
   } else {
-    inner.set_uuidstring(f.sender_uuid);
+    inner.set_uuidstring(format_uuid(*uuid));  // canonical: lower case
   }
   const Bytes certificate = serialize(inner);
   const Signature sig = xeddsa_sign(signer_key, certificate, rng);
@@ -113,6 +116,7 @@ Result<SenderCertificate> SenderCertificate::parse(ByteView serialized) {
   SenderCertificate c;
   switch (inner.senderUuid_case()) {
     case pb::SenderCertificate::Certificate::kUuidString:
+      if (!is_valid_utf8(inner.uuidstring())) return Error::malformed;  // as libsignal's decoder
       c.sender_uuid = inner.uuidstring();
       break;
     case pb::SenderCertificate::Certificate::kUuidBytes: {
@@ -142,7 +146,10 @@ Result<SenderCertificate> SenderCertificate::parse(ByteView serialized) {
     default:
       return Error::malformed;
   }
-  if (inner.has_sendere164()) c.sender_e164 = inner.sendere164();
+  if (inner.has_sendere164()) {
+    if (!is_valid_utf8(inner.sendere164())) return Error::malformed;
+    c.sender_e164 = inner.sendere164();
+  }
   c.sender_device = inner.senderdevice();
   c.expires_ms = inner.expires();
   c.identity_key = *key;

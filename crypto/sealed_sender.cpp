@@ -1,12 +1,23 @@
 // Version dispatch and the checks that follow decryption (libsignal's sealed_sender_decrypt).
 #include "crypto/sealed_sender.h"
 
+#include "crypto/service_id.h"
+
 namespace veil::crypto {
 namespace {
 
+// UUIDs compare case-insensitively (as parsed); a certificate UUID that does not parse is
+// compared as text.
+bool same_uuid(const std::string& a, const std::string& b) {
+  const auto pa = parse_uuid(a);
+  const auto pb = parse_uuid(b);
+  if (pa && pb) return *pa == *pb;
+  return a == b;
+}
+
 bool is_self(const SenderCertificate& c, const LocalAddress& self) {
   const bool same_account =
-      c.sender_uuid == self.uuid || (c.sender_e164 && self.e164 && *c.sender_e164 == *self.e164);
+      same_uuid(c.sender_uuid, self.uuid) || (c.sender_e164 && self.e164 && *c.sender_e164 == *self.e164);
   return same_account && c.sender_device == self.device;
 }
 

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
     std::cerr << "veil: " << e.what() << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "veil: " << e.what() << "\n";
+    // Not expected (a CliError names its reason code): still one line, with a reason code.
+    std::cerr << "veil: internal: " << e.what() << "\n";
     return 1;
   }
   return 0;

@@ -112,13 +112,14 @@ struct Daemon {
   UvMailbox* mailbox = nullptr;
   Clock* clock = nullptr;
   Relay* relay = nullptr;
-  EpochTiming epoch_timing;  // as started: a reload with another schedule is refused
+  RelayConfig started;  // as started: a reload is judged against its name, keys and schedule
   uint64_t directory_serial = 0;
   Micros drain_timeout = 0;
   std::string metrics_file;
   Micros metrics_period = 0;
   std::string log_level;
   Timer* metrics_timer = nullptr;
+  Timer* journal_watch = nullptr;
   Timer* deadline = nullptr;  // ends a drain the journal cannot finish
   uv_signal_t sigint{};
   uv_signal_t sigterm{};
@@ -141,7 +142,7 @@ void event(const char* name) {
 }
 
 void print_json(const nlohmann::json& j) {
-  std::printf("%s\n", j.dump().c_str());
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   std::fflush(stdout);
 }
 
@@ -240,7 +241,9 @@ void reload(Daemon* d) {
     problems.push_back(d->config_path + ": cannot be read (" + std::strerror(errno) + ")");
   } else {
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    ConfigResult r = check_reload(text, now_unix_s(), d->directory_serial, d->epoch_timing);
+    RelayConfig running = d->started;
+    running.directory_serial = d->directory_serial;
+    ConfigResult r = check_reload(text, now_unix_s(), running);
     if (auto* p = std::get_if<ConfigProblems>(&r)) {
       problems = std::move(p->problems);
     } else {
@@ -252,12 +255,14 @@ void reload(Daemon* d) {
     return;
   }
   ReconfigureOutcome out = d->relay->reconfigure(*next);
-  if (next->metrics_file != d->metrics_file || std::max<Micros>(next->metrics_interval, 10'000) != d->metrics_period) {
+  const Micros period = std::max<Micros>(next->metrics_interval, 10'000);
+  if (next->metrics_file != d->metrics_file || period != d->metrics_period) {
+    if (next->metrics_file != d->metrics_file) out.changed.push_back("metrics_file");
+    if (period != d->metrics_period) out.changed.push_back("metrics_interval_ms");
     d->metrics_file = next->metrics_file;
-    d->metrics_period = std::max<Micros>(next->metrics_interval, 10'000);
+    d->metrics_period = period;
     d->metrics_timer->cancel();
     if (!d->metrics_file.empty()) d->metrics_timer->arm_at(d->clock->now() + d->metrics_period);
-    out.changed.push_back("metrics_file");
   }
   if (next->drain_timeout != d->drain_timeout) {
     d->drain_timeout = next->drain_timeout;
@@ -287,8 +292,17 @@ void reload(Daemon* d) {
 }
 
 void on_reload(uv_signal_t* s, int) {
+  auto* d = static_cast<Daemon*>(s->data);
+  if (d->signalled) {  // draining: nothing to reload into
+    logs::warn("reload ignored: the relay is draining");
+    return;
+  }
   notify_systemd("RELOADING=1");
-  reload(static_cast<Daemon*>(s->data));
+  try {
+    reload(d);
+  } catch (const std::exception& e) {
+    refuse_reload(d, {std::string("reload failed: ") + e.what()});
+  }
   notify_systemd("READY=1");
 }
 
@@ -311,6 +325,7 @@ void on_signal(uv_signal_t* s, int) {
     d->drained = true;
     d->deadline->cancel();
     d->metrics_timer->cancel();
+    d->journal_watch->cancel();
     write_metrics(*d->relay, d->metrics_file);
     close_signals(*d);
     d->admin_server->detach();
@@ -366,7 +381,7 @@ int run(const std::string& config_path) {
   d.admin.reloads.last_success_seconds = static_cast<double>(now_unix_s());
   d.admin_server = &admin;
   d.clock = &clock;
-  d.epoch_timing = config.epoch_timing;
+  d.started = config;
   d.directory_serial = config.directory_serial;
   d.drain_timeout = config.drain_timeout;
   d.metrics_file = config.metrics_file;
@@ -406,6 +421,7 @@ int run(const std::string& config_path) {
     UvMailbox mailbox(loop);
     d.mailbox = &mailbox;
     d.metrics_timer = metrics_timer.get();
+    d.journal_watch = journal_watch.get();
     d.deadline = deadline.get();
     admin.attach([&mailbox](std::function<void()> job) { return mailbox.post(std::move(job)); },
                  [&relay, &d](std::string_view path) { return answer_admin(path, relay, d.admin); });

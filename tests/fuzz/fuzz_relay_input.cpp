@@ -3,7 +3,9 @@
 // submit stage runs), as a delivered bundle (open_bundle, which the deliver stage runs) and as a
 // DeliveryAck.
 #include <algorithm>
+#include <set>
 
+#include "crypto/service_id.h"
 #include "fuzz_world.h"
 #include "proxy/relay/core/bundle.h"
 #include "proxy/relay/core/framing.h"
@@ -53,10 +55,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       if (!frame->has_value()) break;
       const Bytes& body = **frame;
-      fuzz::check(!body.empty() && body.size() <= max_frame);
+      fuzz::check(body.size() <= max_frame);  // zero-length frames are frames (empty messages)
       const relay::ParsedSubmission sub = relay::parse_submission(body, dir.peers);
       if (sub.error == Error::ok) {
         fuzz::check(sub.destination < dir.peers.size());
+        // What travels names recipients in canonical form, each device at most once.
+        veil::relay::Payload payload;
+        fuzz::check(payload.ParseFromString(sub.payload));
+        for (const auto& r : payload.bundle().recipients()) {
+          auto sid = crypto::ServiceId::parse(r.service_id());
+          fuzz::check(sid.ok() && sid->to_string() == r.service_id());
+          std::set<uint32_t> seen(r.devices().begin(), r.devices().end());
+          fuzz::check(seen.size() == static_cast<std::size_t>(r.devices_size()));
+        }
         fuzz::check(!sub.payload.empty());
         // What the destination's relay would open: the rebuilt bundle itself.
         auto opened = relay::open_bundle(as_bytes(sub.payload), dir.recipients, 3600000);

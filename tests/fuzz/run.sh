@@ -12,7 +12,7 @@ seconds=$2
 here=$(cd "$(dirname "$0")" && pwd)
 targets=(fuzz_sender_certificate fuzz_message_content fuzz_sealed_v1 fuzz_sent_message
          fuzz_received_v2 fuzz_unpad fuzz_service_id fuzz_packet_unwrap fuzz_relay_input fuzz_link_frame
-         fuzz_tls_inbound fuzz_directory fuzz_descriptor)
+         fuzz_tls_inbound fuzz_directory fuzz_descriptor fuzz_config)
 
 # UBSan recovers by default; make every report fatal so libFuzzer records it as a crash.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

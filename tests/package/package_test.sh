@@ -33,6 +33,8 @@ for f in usr/bin/veil-relay usr/bin/veil etc/veil/relay.toml usr/lib/systemd/sys
 done
 grep -qx /etc/veil/relay.toml "$tmp/control/conffiles" || fail "/etc/veil/relay.toml is not a conffile"
 [ -x "$tmp/control/postinst" ] || fail "no postinst (the veil system user)"
+mode=$(dpkg-deb -c "$deb" | awk '$6 == "./etc/veil/relay.toml" {print $1}')
+[ "$mode" = "-rw-r-----" ] || fail "/etc/veil/relay.toml has mode $mode (it holds access keys: -rw-r-----)"
 
 # The packaged binary.
 "$root/usr/bin/veil-relay" --version | grep -qx "veil-relay $version" || fail "--version: $("$root/usr/bin/veil-relay" --version)"

@@ -99,9 +99,41 @@ BOOST_AUTO_TEST_CASE(a_malformed_acknowledgement_is_counted_and_changes_nothing)
   w.settle();
   BOOST_TEST(w.counter(kBeta, Counter::deliver_frames_malformed) == 1u);
   BOOST_TEST(w.counter(kBeta, Counter::deliveries_acked) == 0u);
+  // A zero-length frame is DeliveryAck{delivery_id 0}: an id never sent, counted; the link stays.
+  server.send_frame({});
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::deliver_acks_unknown) == 1u);
+  BOOST_TEST(w.counter(kBeta, Counter::deliver_frames_malformed) == 1u);
   server.ack_all();
   w.settle();
   BOOST_TEST(w.counter(kBeta, Counter::deliveries_acked) == 1u);
+  BOOST_TEST(w.counter(kBeta, Counter::deliver_connects) == 1u);  // never reconnected
+  // The same ack again (as after a resend): counted as unknown, nothing else changes.
+  server.ack_all();
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_acked) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_access_key_is_accepted_by_the_sender_and_dropped_and_counted_by_the_receiver) {
+  // The access check needs the recipient table, which only the receiving relay has: the sending
+  // relay answers ACCEPTED (counted as accepted), the receiving relay drops the delivery and counts
+  // it under access_denied. README, Interfaces, says so.
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.start();
+  auto wrong = message_to_beta(w, 1);
+  std::string key = wrong.access_key();
+  key[0] = static_cast<char>(key[0] ^ 0x01);
+  wrong.set_access_key(key);
+  w.submitter(kAlpha).send(wrong);
+  w.settle();
+  w.advance(100'000);
+  BOOST_REQUIRE(w.submitter(kAlpha).answers().size() == 1u);
+  BOOST_TEST(w.submitter(kAlpha).answers()[0].status() == relay::SubmitAnswer::ACCEPTED);
+  BOOST_TEST(w.counter(kAlpha, Counter::submissions_accepted) == 1u);
+  BOOST_TEST(w.deliver(kBeta).deliveries().empty());
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_dropped_access) == 1u);
+  BOOST_TEST(w.relay(kBeta).metrics().get(Counter::deliveries_unwrapped) == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

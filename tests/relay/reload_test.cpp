@@ -84,6 +84,43 @@ BOOST_AUTO_TEST_CASE(a_threshold_pool_joins_the_new_mix) {
   BOOST_TEST(w.deliver(kBeta).deliveries().size() == 4u);
 }
 
+BOOST_AUTO_TEST_CASE(a_binomial_pool_down_to_min_pool_joins_the_new_mix) {
+  sim::InProcessWorld w;
+  declare_world(w, false, [](relay::RelayConfig& c) {
+    c.mix.strategy = Strategy::binomial;
+    c.mix.interval = 100'000;
+    c.mix.probability = 1.0;
+    c.mix.min_pool = 3;
+  });
+  w.start();
+  for (uint64_t n = 1; n <= 5; ++n) w.submitter(kAlpha).send(message_to_beta(w, n));
+  w.settle();
+  w.advance(1'000'000);
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 2u);  // three always stay
+  BOOST_TEST(w.relay(kAlpha).metrics().pool_now == 3u);
+  relay::RelayConfig next = w.node(kAlpha).config;
+  next.mix.strategy = Strategy::timed;
+  next.mix.interval = 200'000;
+  w.relay(kAlpha).reconfigure(next);
+  // The retiring binomial pool would never release its last three: they join the timed mix.
+  w.advance(300'000);
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 5u);
+  BOOST_TEST(w.relay(kAlpha).metrics().pool_now == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_parameter_the_strategy_does_not_read_changes_nothing) {
+  sim::InProcessWorld w;
+  declare_world(w, false, [](relay::RelayConfig& c) {
+    c.mix.strategy = Strategy::timed;
+    c.mix.interval = 500'000;
+  });
+  w.start();
+  relay::RelayConfig next = w.node(kAlpha).config;
+  next.mix.probability = 0.25;  // binomial's
+  next.mix.mean_delay = 1;      // poisson's
+  BOOST_TEST(w.relay(kAlpha).reconfigure(next).changed.empty());
+}
+
 BOOST_AUTO_TEST_CASE(cover_rates_and_recipients_change_live) {
   sim::InProcessWorld w;
   declare_world(w, false);

@@ -1,7 +1,9 @@
 // The submit stage in process: answers in submission order whatever order workers finish in,
 // one read as one batch, reading paused at eight batches in flight, `busy` at the per-peer bound,
 // and rejections with reason codes.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <cctype>
 
 #include "support.h"
 
@@ -113,14 +115,50 @@ BOOST_AUTO_TEST_CASE(invalid_submissions_get_their_reason_and_a_bad_frame_ends_t
   BOOST_TEST(sub.answers()[1].reason() == "malformed");
   BOOST_TEST(sub.answers()[2].reason() == "invalid_device_id");
   BOOST_TEST(w.counter(kAlpha, Counter::submissions_rejected) == 3u);
+  // A zero-length frame is an empty Submission: answered malformed, the connection stays.
   const uint8_t zero_length[] = {0, 0, 0, 0};
   sub.send_raw(zero_length);
   w.settle();
   BOOST_REQUIRE(sub.answers().size() == 4u);
   BOOST_TEST(sub.answers()[3].reason() == "malformed");
-  BOOST_TEST(sub.answers()[3].request_id() == 0u);  // a frame that did not parse has no id
+  BOOST_TEST(sub.answers()[3].request_id() == 0u);
+  BOOST_TEST(!sub.closed());
+  BOOST_TEST(w.counter(kAlpha, Counter::submit_frames_malformed) == 0u);
+  // A length above the limit ends the connection.
+  const uint8_t huge[] = {0xFF, 0xFF, 0xFF, 0xFF};
+  sub.send_raw(huge);
+  w.settle();
+  BOOST_REQUIRE(sub.answers().size() == 5u);
+  BOOST_TEST(sub.answers()[4].reason() == "too_large");
   BOOST_TEST(w.counter(kAlpha, Counter::submit_frames_malformed) == 1u);
   BOOST_TEST(sub.closed());
+}
+
+BOOST_AUTO_TEST_CASE(service_ids_in_any_case_reach_the_recipient_and_a_device_counts_once) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.start();
+  auto& sub = w.submitter(kAlpha);
+  const std::string canonical = w.provider(kBetaProvider).accounts.at(0).uuid;
+  std::string upper = canonical;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  BOOST_REQUIRE(upper != canonical);
+  auto shouting = message_to_beta(w, 1);
+  shouting.mutable_recipients(0)->set_service_id(upper);
+  sub.send(shouting);
+  auto repeated = message_to_beta(w, 2);
+  repeated.mutable_recipients(0)->clear_devices();
+  for (int i = 0; i < 3; ++i) repeated.mutable_recipients(0)->add_devices(1);
+  sub.send(repeated);
+  w.settle();
+  w.advance(100'000);
+  BOOST_REQUIRE(sub.answers().size() == 2u);
+  BOOST_TEST(sub.answers()[0].status() == relay::SubmitAnswer::ACCEPTED);
+  BOOST_TEST(sub.answers()[1].reason() == "duplicate_recipient");
+  // Delivered once, to the recipient as the recipient table names it (canonical form).
+  BOOST_REQUIRE(w.deliver(kBeta).deliveries().size() == 1u);
+  BOOST_TEST(w.deliver(kBeta).deliveries()[0].recipient().service_id() == canonical);
+  BOOST_TEST(w.counter(kBeta, Counter::deliveries_dropped_unknown) == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,6 @@
 // Server and sender certificates: issue/parse round trips, parse rejections, and chain validation rules.
 #include <boost/test/unit_test.hpp>
+#include <cctype>
 
 #include "crypto/certificate.h"
 #include "test_support.h"
@@ -244,6 +245,45 @@ BOOST_AUTO_TEST_CASE(validator_with_capacity_one_keeps_validating) {
     BOOST_TEST(v.validate(w.sender_cert, kNow) == Error::ok);
     BOOST_TEST(v.validate(w3.sender_cert, kNow) == Error::ok);
   }
+}
+
+BOOST_AUTO_TEST_CASE(strings_that_are_not_utf8_are_refused_at_issue_and_at_parse) {
+  World w;
+  SenderCertificate::Fields f;
+  f.sender_uuid = test::kSenderUuid;
+  f.sender_e164 = std::string("+1555\xFF\xFE");
+  f.sender_device = 1;
+  f.expires_ms = kExpires;
+  f.identity_key = w.sender.pub;
+  auto issued = SenderCertificate::issue(f, &w.server_cert, std::nullopt, w.server.priv, w.rng);
+  BOOST_REQUIRE(!issued);
+  BOOST_TEST(error_name(issued.error()) == "invalid_utf8");
+  // Written by hand (as another issuer could): refused at parse, as libsignal's decoder does.
+  Bytes bad_e164 = inner_fields(w, 1);
+  test::pb_bytes(bad_e164, 1, as_bytes(std::string("+1555\xFF\xFE")));
+  auto parsed = SenderCertificate::parse(hand_built_sender_cert(w, bad_e164));
+  BOOST_REQUIRE(!parsed);
+  BOOST_TEST(error_name(parsed.error()) == "malformed");
+  Bytes bad_uuid = inner_fields(w, 1, false);
+  test::pb_bytes(bad_uuid, 6, as_bytes(std::string("\xC0\xAF")));
+  BOOST_TEST(!SenderCertificate::parse(hand_built_sender_cert(w, bad_uuid)));
+  // Well-formed non-ASCII text is fine.
+  f.sender_e164 = std::string("+\xD9\xA1\xD9\xA2");  // Arabic-Indic digits
+  BOOST_TEST(SenderCertificate::issue(f, &w.server_cert, std::nullopt, w.server.priv, w.rng).ok());
+}
+
+BOOST_AUTO_TEST_CASE(an_upper_case_sender_uuid_is_issued_in_canonical_form) {
+  World w;
+  SenderCertificate::Fields f;
+  std::string upper(test::kSenderUuid);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  f.sender_uuid = upper;
+  f.sender_device = 1;
+  f.expires_ms = kExpires;
+  f.identity_key = w.sender.pub;
+  auto issued = SenderCertificate::issue(f, &w.server_cert, std::nullopt, w.server.priv, w.rng);
+  BOOST_REQUIRE(issued.ok());
+  BOOST_TEST(issued->sender_uuid == std::string(test::kSenderUuid));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

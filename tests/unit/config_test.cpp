@@ -4,6 +4,7 @@
 // directory's identity and current epoch key), the generated key reference in docs/config.md,
 // config/relay.example.toml, and JSON to TOML for the simulation.
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -712,22 +713,35 @@ BOOST_AUTO_TEST_CASE(bad_directory_authorities) {
 
 BOOST_AUTO_TEST_CASE(bad_recipients) {
   Scratch s;
-  const auto recipient = [&](const std::string& line) {
-    return only_problem(s.provider_config("", "[recipients]\n" + line));
+  const auto recipient = [&](const std::string& lines) {
+    return only_problem(s.provider_config("", "[recipients]\n" + lines));
   };
-  BOOST_TEST(recipient("\"alice\" = \"unrestricted\"") ==
-             "recipients.alice: not a service id (a UUID, or PNI: and a UUID)");
-  BOOST_TEST(recipient("\"6A0E2C4B-1F3D-4E5A-8B7C-9D0E1F2A3B4C\" = \"unrestricted\"") ==
-             "recipients.6A0E2C4B-1F3D-4E5A-8B7C-9D0E1F2A3B4C: write this service id as "
-             "6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c");
-  BOOST_TEST(recipient("\"6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c\" = \"open\"") ==
-             "recipients.6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c: expected a 16-byte access key in hex (32 digits) "
-             "or \"unrestricted\"");
-  BOOST_TEST(recipient("\"6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c\" = \"0011\"") ==
-             "recipients.6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c: expected a 16-byte access key in hex (32 digits) "
-             "or \"unrestricted\"");
-  BOOST_TEST(recipient("\"6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c\" = 5") ==
-             "recipients.6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c: expected a string, found an integer");
+  // A problem names the entry by its line, never by the service id (problem lines reach logs).
+  const auto line_of = [](const std::string& problem) {
+    const std::string head = "recipients (line ";
+    BOOST_TEST_REQUIRE(problem.rfind(head, 0) == 0u, problem);
+    return std::stoi(problem.substr(head.size()));
+  };
+  const auto what = [](const std::string& problem) { return problem.substr(problem.find("): ") + 3); };
+  const std::string bad_id = recipient("\"alice\" = \"unrestricted\"");
+  BOOST_TEST(what(bad_id) == "not a service id (a UUID, or PNI: and a UUID)");
+  BOOST_TEST(bad_id.find("alice") == std::string::npos);
+  const std::string open = recipient("\"6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c\" = \"open\"");
+  BOOST_TEST(what(open) == "expected a 16-byte access key in hex (32 digits) or \"unrestricted\"");
+  BOOST_TEST(open.find("6a0e2c4b") == std::string::npos);
+  BOOST_TEST(what(recipient("\"6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c\" = \"0011\"")) ==
+             "expected a 16-byte access key in hex (32 digits) or \"unrestricted\"");
+  BOOST_TEST(what(recipient("\"6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c\" = 5")) == "expected a string, found an integer");
+  // Service ids are case-insensitive: an upper-case one is the same recipient (stored in canonical
+  // form), and the two spellings of one are a duplicate.
+  const std::string dup = recipient("\"6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c\" = \"unrestricted\"\n"
+                                    "\"6A0E2C4B-1F3D-4E5A-8B7C-9D0E1F2A3B4C\" = \"unrestricted\"");
+  // (toml++ visits a table's keys in sorted order, so either line may be the one named.)
+  const std::string same = "the same service id as line ";
+  BOOST_TEST_REQUIRE(what(dup).rfind(same, 0) == 0u, dup);
+  BOOST_TEST(std::abs(std::stoi(what(dup).substr(same.size())) - line_of(dup)) == 1);
+  const RelayConfig upper = valid(s.provider_config("", "[recipients]\n\"PNI:6A0E2C4B-1F3D-4E5A-8B7C-9D0E1F2A3B4C\" = \"unrestricted\""));
+  BOOST_TEST(upper.recipients.count("PNI:6a0e2c4b-1f3d-4e5a-8b7c-9d0e1f2a3b4c") == 1u);
   BOOST_TEST(only_problem(s.provider_config("recipients = [\"x\"]")) ==
              "recipients: expected a table of service id = access key, found an array");
 }
@@ -999,7 +1013,9 @@ BOOST_AUTO_TEST_CASE(every_problem_is_reported_at_once) {
   BOOST_TEST(reports(p, "mix.stratgy", "unknown key"));
   BOOST_TEST(reports(p, "mix.probability", "out of range"));
   BOOST_TEST(reports(p, "cover.loop_rate", "out of range"));
-  BOOST_TEST(reports(p, "recipients.bob", "not a service id"));
+  BOOST_TEST(std::any_of(p.begin(), p.end(), [](const std::string& x) {
+    return x.rfind("recipients (line ", 0) == 0 && x.find("not a service id") != std::string::npos;
+  }));
 
   // The throwing forms carry every problem, one per line.
   try {
@@ -1107,14 +1123,17 @@ BOOST_AUTO_TEST_CASE(a_reload_is_refused_whole_for_any_problem_an_older_director
   Scratch s;
   const RelayConfig running = valid(s.mix_config());
   const auto problems = [&](const std::string& text, uint64_t serial, const EpochTiming& timing) {
-    const ConfigResult r = check_reload(text, kNowS, serial, timing);
+    RelayConfig as_running = running;
+    as_running.directory_serial = serial;
+    as_running.epoch_timing = timing;
+    const ConfigResult r = check_reload(text, kNowS, as_running);
     const auto* p = std::get_if<ConfigProblems>(&r);
     return p ? p->problems : std::vector<std::string>{};
   };
   // The same file again, and one with another mix: accepted.
   BOOST_TEST(problems(s.mix_config(), running.directory_serial, running.epoch_timing).empty());
-  const ConfigResult other = check_reload(s.mix_config("", "[mix]\nstrategy = \"timed\"\ninterval_ms = 50"), kNowS,
-                                          running.directory_serial, running.epoch_timing);
+  const ConfigResult other =
+      check_reload(s.mix_config("", "[mix]\nstrategy = \"timed\"\ninterval_ms = 50"), kNowS, running);
   BOOST_REQUIRE(std::holds_alternative<RelayConfig>(other));
   BOOST_TEST((std::get<RelayConfig>(other).mix.strategy == MixConfig::Strategy::timed));
   // Any problem --check would report refuses it whole.
@@ -1130,6 +1149,13 @@ BOOST_AUTO_TEST_CASE(a_reload_is_refused_whole_for_any_problem_an_older_director
   shifted.length *= 2;
   BOOST_TEST(problems(s.mix_config(), running.directory_serial, shifted) ==
              std::vector<std::string>{"directory_file: another epoch schedule: needs a restart"});
+  // Another key directory (the directory is judged against it, the running relay keeps its own).
+  RelayConfig elsewhere = running;
+  elsewhere.key_dir = s.key_dir("relay-beta");
+  const ConfigResult moved = check_reload(s.mix_config(), kNowS, elsewhere);
+  BOOST_REQUIRE(std::holds_alternative<ConfigProblems>(moved));
+  BOOST_TEST(std::get<ConfigProblems>(moved).problems ==
+             std::vector<std::string>{"key_dir: changed: needs a restart (the directory is judged against it)"});
 }
 
 BOOST_AUTO_TEST_CASE(docs_config_md_carries_the_generated_table) {

@@ -49,7 +49,7 @@ BOOST_AUTO_TEST_CASE(names_are_pinned) {
       "invalid_argument", "too_large", "unknown_destination", "access_denied", "unknown_recipient",
       "busy", "unavailable", "draining", "epoch_expired", "internal", "bad_signature", "insufficient_signatures",
       "not_yet_valid", "expired", "duplicate_entry", "missing_epoch_keys", "insecure_permissions",
-      "already_exists", "io_error"};
+      "already_exists", "io_error", "invalid_utf8"};
   std::vector<std::string_view> names;
   for (const Entry& e : kAll) names.push_back(e.name);
   BOOST_TEST(names == expected, boost::test_tools::per_element());

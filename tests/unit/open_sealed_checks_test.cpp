@@ -1,5 +1,6 @@
 // open_sealed for v1 and v2: certificate trust, expiry, revocation, signer ids, self-send and key binding.
 #include <boost/test/unit_test.hpp>
+#include <cctype>
 
 #include "crypto/sealed_sender.h"
 #include "test_support.h"
@@ -109,6 +110,10 @@ BOOST_AUTO_TEST_CASE(self_send_rules) {
                  Error::self_send);
       BOOST_TEST(open_error(w, m, p, kNow, local(test::kSenderUuid, std::nullopt, dev + 1)) ==
                  Error::ok);
+      // UUIDs are case-insensitive: this device in upper case is still this device.
+      std::string upper(test::kSenderUuid);
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      BOOST_TEST(open_error(w, m, p, kNow, local(upper, std::nullopt, dev)) == Error::self_send);
       BOOST_TEST(open_error(w, m, p, kNow, local(kOtherUuid, e164, dev)) == Error::self_send);
       BOOST_TEST(open_error(w, m, p, kNow, local(kOtherUuid, e164, dev + 1)) == Error::ok);
       BOOST_TEST(open_error(w, m, p, kNow, local(kOtherUuid, "+15559999999", dev)) == Error::ok);

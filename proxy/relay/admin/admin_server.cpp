@@ -84,14 +84,6 @@ int bind_listener(const Endpoint& e, uint16_t* port) {
   return fd;
 }
 
-// One answer handed from the loop thread to the HTTP thread.
-struct Pending {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  AdminAnswer answer;
-};
-
 MHD_Result send(MHD_Connection* c, const AdminAnswer& a) {
   MHD_Response* r = MHD_create_response_from_buffer(a.body.size(), const_cast<char*>(a.body.data()),
                                                     MHD_RESPMEM_MUST_COPY);
@@ -104,6 +96,22 @@ MHD_Result send(MHD_Connection* c, const AdminAnswer& a) {
 }
 
 }  // namespace
+
+// One answer handed from the loop thread to the HTTP thread.
+struct AdminPending {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  AdminAnswer answer;
+
+  void give(AdminAnswer a) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (done) return;
+    answer = std::move(a);
+    done = true;
+    cv.notify_all();
+  }
+};
 
 struct AdminServerAccess {
   static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
@@ -132,15 +140,14 @@ AdminServer::AdminServer(Options options) : options_(std::move(options)) {
       MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(options_.connection_timeout_s),
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(32 * 1024), MHD_OPTION_END);
   if (daemon_ == nullptr) {
-    ::close(listen_fd_);
+    // Whether libmicrohttpd closed the socket is not said: it is left open (the process ends).
     fail(options_.listen, "libmicrohttpd could not start");
   }
 }
 
 AdminServer::~AdminServer() {
   detach();
-  MHD_stop_daemon(daemon_);  // joins the thread; the listening socket is ours
-  ::close(listen_fd_);
+  MHD_stop_daemon(daemon_);  // joins the thread and closes the listening socket
   if (!options_.listen.unix_path.empty()) ::unlink(options_.listen.unix_path.c_str());
 }
 
@@ -157,13 +164,19 @@ void AdminServer::attach(Post post, Handler handler) {
 }
 
 void AdminServer::detach() {
-  std::lock_guard<std::mutex> lock(mu_);
-  detached_ = true;
+  std::vector<std::weak_ptr<AdminPending>> waiting;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    detached_ = true;
+    waiting.swap(waiting_);
+  }
+  for (const auto& w : waiting) {
+    if (auto p = w.lock()) p->give({503, "text/plain; charset=utf-8", "stopping\n"});
+  }
 }
 
 AdminAnswer AdminServer::answer(std::string_view path) {
-  Post post;
-  Handler handler;
+  auto pending = std::make_shared<AdminPending>();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (detached_) return {503, "text/plain; charset=utf-8", "stopping\n"};
@@ -171,19 +184,12 @@ AdminAnswer AdminServer::answer(std::string_view path) {
       if (path == "/livez") return {200, "text/plain; charset=utf-8", "starting\n"};
       return {503, "text/plain; charset=utf-8", "starting: " + step_ + "\n"};
     }
-    post = post_;
-    handler = handler_;
+    // Posted under the lock: once detach() returned, nothing reaches the loop's mailbox.
+    const bool posted = post_([pending, handler = handler_, p = std::string(path)] { pending->give(handler(p)); });
+    if (!posted) return {503, "text/plain; charset=utf-8", "stopping\n"};
+    std::erase_if(waiting_, [](const std::weak_ptr<AdminPending>& w) { return w.expired(); });
+    waiting_.push_back(pending);
   }
-  auto pending = std::make_shared<Pending>();
-  const std::string p(path);
-  const bool posted = post([pending, handler, p] {
-    AdminAnswer a = handler(p);
-    std::lock_guard<std::mutex> lock(pending->mu);
-    pending->answer = std::move(a);
-    pending->done = true;
-    pending->cv.notify_all();
-  });
-  if (!posted) return {503, "text/plain; charset=utf-8", "stopping\n"};
   std::unique_lock<std::mutex> lock(pending->mu);
   if (!pending->cv.wait_for(lock, std::chrono::milliseconds(options_.loop_timeout_ms),
                             [&] { return pending->done; })) {

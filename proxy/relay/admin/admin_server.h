@@ -9,12 +9,15 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proxy/relay/core/endpoint.h"
 
 struct MHD_Daemon;
 
 namespace veil::relay {
+
+struct AdminPending;  // an answer the HTTP thread waits for (admin_server.cpp)
 
 struct AdminAnswer {
   unsigned status = 200;  // HTTP status
@@ -61,12 +64,13 @@ class AdminServer {
   MHD_Daemon* daemon_ = nullptr;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
-  std::mutex mu_;
+  std::mutex mu_;  // guards everything below; post_ is called under it (detach() is a barrier)
   std::string step_ = "starting";
   bool attached_ = false;
   bool detached_ = false;
   Post post_;
   Handler handler_;
+  std::vector<std::weak_ptr<AdminPending>> waiting_;  // answers not yet given
 };
 
 }  // namespace veil::relay

@@ -1,9 +1,11 @@
 // Bundle opening: access check and SSv2 fan-out into Delivery messages.
 #include "proxy/relay/core/bundle.h"
 
+#include <array>
 #include <climits>
 
 #include "crypto/sealed_sender_v2.h"
+#include "crypto/service_id.h"
 #include "relay.pb.h"
 
 namespace veil::relay {
@@ -27,7 +29,15 @@ Result<std::vector<Delivery>> open_bundle(ByteView plain,
   std::vector<std::string> sids;
   if (v1) {
     if (bundle.recipients_size() != 1) return Error::malformed;
-    sids.push_back(bundle.recipients(0).service_id());
+    // The sending relay canonicalises; an older one may not have: compare canonical forms.
+    const auto sid = crypto::ServiceId::parse(bundle.recipients(0).service_id());
+    if (!sid) return Error::malformed;
+    std::array<bool, 128> listed{};
+    for (uint32_t d : bundle.recipients(0).devices()) {
+      if (d < 1 || d > 127 || listed[d]) return Error::malformed;
+      listed[d] = true;
+    }
+    sids.push_back(sid->to_string());
   } else {
     auto parsed = crypto::SentMessage::parse(envelope);
     if (!parsed) return Error::malformed;
@@ -53,6 +63,7 @@ Result<std::vector<Delivery>> open_bundle(ByteView plain,
   if (v1) {
     Delivery d;
     *d.mutable_recipient() = bundle.recipients(0);
+    d.mutable_recipient()->set_service_id(sids[0]);
     d.set_access_key(bundle.access_key());
     d.set_envelope(bundle.envelope());
     d.set_server_timestamp(stamp);

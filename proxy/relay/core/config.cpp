@@ -207,17 +207,24 @@ ConfigResult build_config(const std::string& toml_text, int64_t now_unix_s) {
   return c;
 }
 
-ConfigResult check_reload(const std::string& toml_text, int64_t now_unix_s, uint64_t running_serial,
-                          const EpochTiming& running) {
+ConfigResult check_reload(const std::string& toml_text, int64_t now_unix_s, const RelayConfig& running) {
   ConfigResult r = build_config(toml_text, now_unix_s);
   const auto* next = std::get_if<RelayConfig>(&r);
   if (next == nullptr) return r;
   Problems p;
-  if (next->directory_serial < running_serial) {
+  const auto identity = [&](bool changed, const char* key) {
+    if (changed) p.push_back(std::string(key) + ": changed: needs a restart (the directory is judged against it)");
+  };
+  identity(next->name != running.name, "name");
+  identity(next->provider != running.provider, "provider");
+  identity(next->key_dir != running.key_dir, "key_dir");
+  identity(next->directory_file != running.directory_file, "directory_file");
+  if (next->directory_serial < running.directory_serial) {
     p.push_back("directory_file: serial " + std::to_string(next->directory_serial) +
-                " is older than the running directory's " + std::to_string(running_serial));
+                " is older than the running directory's " + std::to_string(running.directory_serial));
   }
-  if (next->epoch_timing.genesis != running.genesis || next->epoch_timing.length != running.length) {
+  const EpochTiming& t = running.epoch_timing;
+  if (next->epoch_timing.genesis != t.genesis || next->epoch_timing.length != t.length) {
     p.push_back("directory_file: another epoch schedule: needs a restart");
   }
   if (!p.empty()) return ConfigProblems{std::move(p)};

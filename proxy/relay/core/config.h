@@ -109,13 +109,13 @@ using ConfigResult = std::variant<RelayConfig, ConfigProblems>;
 // alone, with line and column).
 ConfigResult build_config(const std::string& toml_text, int64_t now_unix_s);
 
-// A reload (SIGHUP) of a relay running with directory serial `running_serial` on the epoch
-// schedule `running`: build_config of the new text, refused whole (every problem listed) also when
-// its directory is older than the running one ("directory_file: serial N is older than the
-// running directory's M") or has another epoch schedule ("directory_file: another epoch
-// schedule: needs a restart").
-ConfigResult check_reload(const std::string& toml_text, int64_t now_unix_s, uint64_t running_serial,
-                          const EpochTiming& running);
+// A reload (SIGHUP) of a relay running with `running` (directory serial and epoch schedule
+// included): build_config of the new text, refused whole (every problem listed) also when its
+// directory is older than the running one ("directory_file: serial N is older than the running
+// directory's M"), has another epoch schedule ("directory_file: another epoch schedule: needs a
+// restart"), or when it changes name, provider, key_dir or directory_file ("key_dir: changed:
+// needs a restart"): the directory is judged against those, and the running relay keeps its own.
+ConfigResult check_reload(const std::string& toml_text, int64_t now_unix_s, const RelayConfig& running);
 
 // build_config, but throws std::runtime_error whose message is every problem, one per line.
 RelayConfig parse_config(const std::string& toml_text, int64_t now_unix_s);

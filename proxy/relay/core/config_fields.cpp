@@ -361,18 +361,24 @@ std::optional<Value> read_recipients(const toml::node& n, const std::string& pat
     return std::nullopt;
   }
   std::map<std::string, RecipientAccess> out;
+  std::map<std::string, uint32_t> line_of;  // canonical service id -> its line
   bool ok = true;
   for (auto&& [k, v] : *t) {
-    const std::string sid(k.str());
-    const std::string where = path + "." + sid;
-    auto parsed = crypto::ServiceId::parse(sid);
+    // Problems name the entry by its line, never by the service id: problem lines reach the logs.
+    const uint32_t line = k.source().begin.line;
+    const std::string where = path + " (line " + std::to_string(line) + ")";
+    auto parsed = crypto::ServiceId::parse(k.str());
+    std::string sid;
     if (!parsed) {
       p.push_back(where + ": not a service id (a UUID, or PNI: and a UUID)");
       ok = false;
-    } else if (parsed->to_string() != sid) {
-      // Deliveries name recipients in this form; any other spelling would never match.
-      p.push_back(where + ": write this service id as " + parsed->to_string());
-      ok = false;
+    } else {
+      // UUIDs are case-insensitive: the canonical form is what deliveries name.
+      sid = parsed->to_string();
+      if (auto [it, fresh] = line_of.emplace(sid, line); !fresh) {
+        p.push_back(where + ": the same service id as line " + std::to_string(it->second));
+        ok = false;
+      }
     }
     const std::string* text = as_string(v, where, p);
     if (text == nullptr) {

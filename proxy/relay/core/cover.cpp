@@ -71,6 +71,7 @@ void LoopTracker::expire(Micros now) {
     if (it == outstanding_.end() || it->second != sent_at) continue;  // returned meanwhile
     outstanding_.erase(it);
     record(sent_at + timeout_, Event::Kind::lost, 0);
+    ++lost_total_;
   }
   while (!events_.empty() && events_.front().at <= now - window_) {
     switch (events_.front().kind) {
@@ -89,6 +90,7 @@ LoopStats LoopTracker::stats() const {
   s.lost = lost_;
   s.outstanding = outstanding_.size();
   s.unmatched = unmatched_;
+  s.lost_total = lost_total_;
   if (returned_ + lost_ > 0) {
     s.loss_ratio = static_cast<double>(lost_) / static_cast<double>(returned_ + lost_);
   }

@@ -49,6 +49,7 @@ struct LoopStats {
   Micros latency_p99 = 0;
   std::size_t outstanding = 0;  // loops sent and not yet returned or lost (any age)
   uint64_t unmatched = 0;       // returns of unknown, duplicate or already-lost ids (all time)
+  uint64_t lost_total = 0;      // loops declared lost (all time)
 };
 
 // Loop cover bookkeeping (Loopix §4.2.1): a relay sends loop packets through the
@@ -88,6 +89,7 @@ class LoopTracker {
   std::deque<std::pair<Micros, uint64_t>> by_age_;    // (send time, id), oldest first
   std::deque<Event> events_;                           // window events, oldest first
   uint64_t sent_ = 0, returned_ = 0, lost_ = 0;        // counts of events_ by kind
+  uint64_t lost_total_ = 0;                              // losses ever declared
   uint64_t unmatched_ = 0;
 };
 

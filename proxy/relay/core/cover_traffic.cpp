@@ -30,7 +30,8 @@ void RelayState::on_cover_timer() {
   while (loop_schedule_.next() <= now) loop_schedule_.advance();
   loops_.expire(now);
   const LoopStats st = loops_.stats();
-  metrics_.counters[static_cast<int>(Counter::cover_loop_lost)] = st.lost;
+  metrics_.counters[static_cast<int>(Counter::cover_loop_lost)] = st.lost_total;
+  metrics_.loop_loss_ratio = st.loss_ratio;
   const bool alarm = loops_.alarm(config_.cover.alarm_loss, config_.cover.alarm_latency);
   if (alarm != metrics_.loop_alarm) {
     metrics_.loop_alarm = alarm;

@@ -88,13 +88,17 @@ void RelayState::on_deliver_frame(ByteView frame) {
     return;
   }
   auto it = ps.deliveries.find(ack.delivery_id());
-  if (it != ps.deliveries.end() && it->second.sent_at != kNever) {
-    ps.deliveries.erase(it);
-    env_.journal.forget_delivery(ack.delivery_id());
-    metrics_.inc(Counter::deliveries_acked);
-    journal_commit(nullptr);  // the forget: so that a restart does not deliver it again
-    check_drained();
+  if (it == ps.deliveries.end() || it->second.sent_at == kNever) {
+    // An id never sent or already acknowledged (a repeated ack after a resend; an empty frame,
+    // which is DeliveryAck{delivery_id 0}): counted, the link stays.
+    metrics_.inc(Counter::deliver_acks_unknown);
+    return;
   }
+  ps.deliveries.erase(it);
+  env_.journal.forget_delivery(ack.delivery_id());
+  metrics_.inc(Counter::deliveries_acked);
+  journal_commit(nullptr);  // the forget: so that a restart does not deliver it again
+  check_drained();
 }
 
 void RelayState::on_deliver_retry() {

@@ -138,7 +138,7 @@ std::string render_exposition(const ExpositionInput& in) {
   t.counter("veil_submit_connections_total", "Connections accepted on the submit interface.",
             c(Counter::submit_connections));
   t.counter("veil_submit_frames_malformed_total",
-            "Submit frames of a bad length (each ends its connection).", c(Counter::submit_frames_malformed));
+            "Submit frames longer than 1 MiB (each ends its connection).", c(Counter::submit_frames_malformed));
 
   // Packets.
   t.counter("veil_packets_received_total", "Packets taken off peer links.", c(Counter::packets_received));
@@ -184,6 +184,9 @@ std::string render_exposition(const ExpositionInput& in) {
             c(Counter::deliver_connects));
   t.counter("veil_deliver_frames_malformed_total", "Frames from the messenger server that are not a DeliveryAck.",
             c(Counter::deliver_frames_malformed));
+  t.counter("veil_deliver_acks_unknown_total",
+            "DeliveryAcks for an id not sent or already acknowledged (the link stays).",
+            c(Counter::deliver_acks_unknown));
 
   // Cover traffic and the n-1 alarm.
   t.counters("veil_cover_sent_total", "Cover packets sent, by kind.",
@@ -194,6 +197,8 @@ std::string render_exposition(const ExpositionInput& in) {
   t.counter("veil_cover_loops_unknown_total", "Returns of loops this relay did not send or had already counted lost.",
             c(Counter::cover_loop_unknown));
   t.histogram("veil_cover_loop_latency_seconds", "Round trip of loop covers.", m.loop_latency_us, true);
+  t.gauge("veil_cover_loop_loss_ratio", "Loops lost over loops resolved, in the alarm's sliding window.",
+          m.loop_loss_ratio);
   t.gauge("veil_cover_loop_alarm", "1 while loop loss or latency is above its alarm level (n-1 attack suspected).",
           m.loop_alarm ? 1 : 0);
 

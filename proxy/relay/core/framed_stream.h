@@ -23,7 +23,7 @@ class FramedStream : public std::enable_shared_from_this<FramedStream> {
   // answers may still be written. Without this handler the connection simply closes.
   using EndHandler = std::function<void(FramedStream&)>;
 
-  // Frames above `max_frame` bytes are an error (`too_large`); a zero-length frame is `malformed`.
+  // Frames above `max_frame` bytes are an error (`too_large`); a zero-length frame is a frame.
   static std::shared_ptr<FramedStream> create(std::shared_ptr<Stream> stream, std::size_t max_frame);
 
   // Starts reading; frames go to on_frame in order.

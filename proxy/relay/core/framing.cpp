@@ -27,10 +27,6 @@ Result<std::optional<Bytes>> FrameDecoder::next() {
     failed_ = true;
     return Error::too_large;
   }
-  if (len == 0) {
-    failed_ = true;
-    return Error::malformed;
-  }
   if (buffered() < kFrameHeaderSize + len) return std::optional<Bytes>{};
   const auto begin = buf_.begin() + static_cast<std::ptrdiff_t>(pos_ + kFrameHeaderSize);
   Bytes body(begin, begin + static_cast<std::ptrdiff_t>(len));

@@ -11,15 +11,17 @@ namespace veil::relay {
 
 inline constexpr std::size_t kFrameHeaderSize = 4;
 
-// Incremental decoder of untrusted bytes. Never allocates more than max_frame + 4 per frame.
+// Incremental decoder of untrusted bytes. Never allocates more than max_frame + 4 per frame. A
+// zero-length frame is a frame (an empty protobuf message is a valid one): the interface judges
+// its body.
 class FrameDecoder {
  public:
   explicit FrameDecoder(std::size_t max_frame) : max_frame_(max_frame) {}
 
   // Appends received bytes.
   void feed(ByteView bytes);
-  // The next complete frame body, nullopt if more bytes are needed. After `too_large` or
-  // `malformed` (zero-length frame) the stream is unusable: close the connection.
+  // The next complete frame body (possibly empty), nullopt if more bytes are needed. After
+  // `too_large` (a length above max_frame) the stream is unusable: close the connection.
   Result<std::optional<Bytes>> next();
   std::size_t buffered() const { return buf_.size() - pos_; }
 

@@ -15,7 +15,7 @@ namespace veil::relay {
 
 // Counters (all since start; the metrics file's "counters" object uses these names):
 //  submissions_accepted/rejected   answers ACCEPTED / REJECTED (per reason: rejected_by_reason)
-//  submit_frames_malformed         submit frames of zero or over 1 MiB length (the connection ends)
+//  submit_frames_malformed         submit frames over 1 MiB long (the connection ends)
 //  packets_sent                    packet frames written to peers (resends included)
 //  packets_received                packets taken off peer links and unwrapped (or tried)
 //  packets_forwarded               layers whose command was forward (into this relay's mix)
@@ -35,13 +35,15 @@ namespace veil::relay {
 //  deliveries_dropped_unknown      a recipient this relay does not serve
 //  cover_drop_sent/received        drop covers sent / dropped here as their last hop
 //  cover_loop_sent/returned        loop covers sent / back at this relay
-//  cover_loop_lost                 loops not back within loop_timeout (current window)
+//  cover_loop_lost                 loops not back within loop_timeout (since start)
 //  cover_loop_unknown              returns of loops this relay did not send (or already lost)
 //  peer_connects/disconnects       outgoing peer connections established / lost
 //  peer_frames_malformed           peer frames of a bad length or type, or bad acks
 //  deliver_connects                connections to the messenger server's deliver endpoint
 //  deliver_frames_malformed        frames from the messenger server that are not a DeliveryAck
-//                                  (a zero-length or over-64-byte one also closes the link)
+//                                  (an over-64-byte one also closes the link)
+//  deliver_acks_unknown            DeliveryAcks for an id not sent or already acknowledged
+//                                  (a zero-length frame is the ack of id 0)
 //  submit_connections              submit connections accepted
 //  packets_recovered               packets put back into the mix from the journal at start
 //  deliveries_recovered            deliveries put back into the deliver queue at start
@@ -62,7 +64,7 @@ namespace veil::relay {
   X(deliveries_dropped_access) X(deliveries_dropped_malformed) X(deliveries_dropped_unknown)  \
   X(cover_drop_sent) X(cover_loop_sent) X(cover_drop_received) X(cover_loop_returned)         \
   X(cover_loop_lost) X(cover_loop_unknown) X(peer_connects) X(peer_disconnects)               \
-  X(peer_frames_malformed) X(deliver_connects) X(deliver_frames_malformed)                  \
+  X(peer_frames_malformed) X(deliver_connects) X(deliver_frames_malformed) X(deliver_acks_unknown) \
   X(submit_connections) X(packets_recovered) X(deliveries_recovered) X(epoch_switches) \
   X(directory_updates) X(directory_refused)
 
@@ -84,6 +86,7 @@ struct Metrics {
   uint64_t pool_now = 0;
   uint64_t queue_now = 0;
   bool loop_alarm = false;
+  double loop_loss_ratio = 0;  // lost / (returned + lost) over the alarm's sliding window
   bool draining = false;
   uint64_t epoch = 0;
   JournalStats journal;  // the journal's own counters, read when the metrics are

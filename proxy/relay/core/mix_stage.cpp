@@ -69,33 +69,49 @@ std::size_t RelayState::pooled() const {
   return n;
 }
 
-// A pool rule without time (none, threshold) would strand what the old mix holds once no new
-// packet arrives: those packets join the new mix as arrivals (their release time is journaled
-// anew). Every other old mix keeps its packets, their release times and its tick schedule until it
-// is empty.
+// Packets of `from` join the current mix as arrivals: a release time the new mix gives them is
+// journaled (with the next commit).
+void RelayState::move_to_current_mix(Mix& from) {
+  const Micros now = env_.clock.now();
+  bool timed = false;
+  for (uint64_t id : from.drain()) {
+    const Micros due = mix_->add(id, now);
+    auto it = pool_.find(id);
+    if (due != kNever && it != pool_.end() && it->second.journaled) {
+      env_.journal.record_release(id, to_wall(due));
+      timed = true;
+    }
+  }
+  if (save_checkpoint() || timed) journal_commit(nullptr);
+}
+
+// A retiring mix that will never release again by itself (a threshold pool below its threshold,
+// a binomial pool down to min_pool: only arrivals could move them, and it gets none) hands its
+// packets to the current mix; empty ones go.
+void RelayState::settle_retiring_mixes() {
+  for (auto& m : retiring_mixes_) {
+    if (m->size() > 0 && m->next_deadline() == kNever) move_to_current_mix(*m);
+  }
+  std::erase_if(retiring_mixes_, [](const std::unique_ptr<Mix>& m) { return m->size() == 0; });
+}
+
+// New packets enter the new mix at once. A pooled packet keeps its release time: the old mix keeps
+// releasing under its own rule and schedule until it is empty, except what it would never release
+// without arrivals (settle_retiring_mixes), and a none pool's packets, which join the new mix.
 void RelayState::replace_mix(const MixConfig& next) {
   auto made = make_mix(next, env_.rng);
   if (!made) return;  // validate_mix passed at build_config: not reached
   std::unique_ptr<Mix> old = std::move(mix_);
   mix_ = std::move(*made);
-  const Micros now = env_.clock.now();
-  if (config_.mix.strategy == MixConfig::Strategy::none ||
-      config_.mix.strategy == MixConfig::Strategy::threshold) {
-    bool timed = false;
-    for (uint64_t id : old->drain()) {
-      const Micros due = mix_->add(id, now);
-      auto it = pool_.find(id);
-      if (due != kNever && it != pool_.end() && it->second.journaled) {
-        env_.journal.record_release(id, to_wall(due));
-        timed = true;
-      }
-    }
-    if (save_checkpoint() || timed) journal_commit(nullptr);
+  if (config_.mix.strategy == MixConfig::Strategy::none) {
+    move_to_current_mix(*old);
   } else if (old->size() > 0) {
     retiring_mixes_.push_back(std::move(old));
   }
   config_.mix = next;
+  settle_retiring_mixes();
   metrics_.pool_now = pooled();
+  const Micros now = env_.clock.now();
   if (mix_->size() > 0 && mix_->next_deadline() <= now) {
     on_mix_timer();
   } else {
@@ -122,7 +138,7 @@ void RelayState::on_mix_timer() {
     std::vector<uint64_t> ids = m->release(now);
     out.insert(out.end(), ids.begin(), ids.end());
   }
-  std::erase_if(retiring_mixes_, [](const std::unique_ptr<Mix>& m) { return m->size() == 0; });
+  settle_retiring_mixes();
   std::vector<uint64_t> current = mix_->release(now);
   out.insert(out.end(), current.begin(), current.end());
   if (!out.empty()) {

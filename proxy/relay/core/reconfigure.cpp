@@ -14,9 +14,19 @@ bool same(const Endpoint& a, const Endpoint& b) {
   return a.host == b.host && a.port == b.port && a.unix_path == b.unix_path;
 }
 
+// The same mix for what its strategy reads (a parameter another strategy reads changes nothing).
 bool same(const MixConfig& a, const MixConfig& b) {
-  return a.strategy == b.strategy && a.threshold == b.threshold && a.interval == b.interval &&
-         a.probability == b.probability && a.min_pool == b.min_pool && a.mean_delay == b.mean_delay;
+  using S = MixConfig::Strategy;
+  if (a.strategy != b.strategy) return false;
+  switch (a.strategy) {
+    case S::none: return true;
+    case S::threshold: return a.threshold == b.threshold;
+    case S::timed: return a.interval == b.interval;
+    case S::threshold_or_timed: return a.threshold == b.threshold && a.interval == b.interval;
+    case S::binomial: return a.interval == b.interval && a.probability == b.probability && a.min_pool == b.min_pool;
+    case S::poisson: return a.mean_delay == b.mean_delay;
+  }
+  return false;
 }
 
 bool same_recipients(const std::map<std::string, RecipientAccess>& a,

@@ -203,6 +203,8 @@ class RelayState {
   void on_mix_timer();
   // A reload's new mix parameters (reconfigure.cpp): see retiring_mixes_.
   void replace_mix(const MixConfig& next);
+  void move_to_current_mix(Mix& from);
+  void settle_retiring_mixes();
   std::size_t pooled() const;  // packets in mix_ and the retiring mixes
   void arm_mix_timer();
 

@@ -2,6 +2,7 @@
 #include "proxy/relay/core/submission.h"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 
 #include "crypto/sealed_sender_v2.h"
@@ -46,13 +47,20 @@ ParsedSubmission parse_submission(ByteView body, std::span<const PeerConfig> pee
   if (nibble <= 1) {
     if (sub.recipients_size() != 1) return fail(Error::invalid_argument);
     const auto& r = sub.recipients(0);
-    if (!crypto::ServiceId::parse(r.service_id())) return fail(Error::invalid_service_id);
+    // UUIDs are case-insensitive: the bundle carries the canonical form (lower case, "PNI:"),
+    // the one recipient tables and SSv2 fan-out use, so that any spelling reaches the recipient.
+    const auto sid = crypto::ServiceId::parse(r.service_id());
+    if (!sid) return fail(Error::invalid_service_id);
     if (r.devices_size() == 0) return fail(Error::invalid_argument);
+    std::array<bool, 128> listed{};
     for (uint32_t d : r.devices()) {
       if (d < 1 || d > 127) return fail(Error::invalid_device_id);
+      // One rule for every recipient list (as SSv2's sent message): a device at most once.
+      if (listed[d]) return fail(Error::duplicate_recipient);
+      listed[d] = true;
     }
     auto* rec = bundle->add_recipients();
-    rec->set_service_id(r.service_id());
+    rec->set_service_id(sid->to_string());
     *rec->mutable_devices() = r.devices();
   } else if (envelope[0] == crypto::kSentMessageVersion ||
              envelope[0] == crypto::kSentMessageLegacyVersion) {

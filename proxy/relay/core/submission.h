@@ -25,10 +25,12 @@ struct ParsedSubmission {
 //  - invalid_argument: a token (not accepted yet); SSv1 without exactly one recipient or devices;
 //    SSv2 without recipients;
 //  - unknown_destination: no entry of `peers` serves the destination provider;
-//  - invalid_service_id / invalid_device_id (1..127): an SSv1 recipient's;
+//  - invalid_service_id / invalid_device_id (1..127): an SSv1 recipient's; duplicate_recipient:
+//    an SSv1 device listed twice (SSv2: a recipient or device twice, as SentMessage::parse says);
 //  - unknown_version: an envelope that is neither SSv1 (version nibble 0 or 1) nor an SSv2 sent
 //    message; the SSv2 parse errors of crypto::SentMessage::parse.
-// For SSv2 the recipients are read from the sent message; none are added beside it.
+// For SSv2 the recipients are read from the sent message; none are added beside it. An SSv1
+// recipient's service id travels in canonical form (ServiceId::to_string), whatever its case.
 ParsedSubmission parse_submission(ByteView frame, std::span<const PeerConfig> peers);
 
 }  // namespace veil::relay

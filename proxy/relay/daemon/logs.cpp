@@ -38,8 +38,9 @@ spdlog::level::level_enum to_spdlog(Level l) {
 
 void init(const std::string& level) {
   auto l = std::make_shared<spdlog::logger>("veil-relay", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  // %v is the rest of the object, already JSON: "msg":"...", then the fields.
-  l->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%^%l%$",%v})", spdlog::pattern_time_type::utc);
+  // %v is the rest of the object, already JSON: "level":"...","msg":"...", then the fields (the
+  // level spelled as log_level spells it, not as spdlog does).
+  l->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ",%v})", spdlog::pattern_time_type::utc);
   l->set_level(parse(level).value_or(spdlog::level::info));
   l->flush_on(spdlog::level::debug);  // every line reaches journald at once
   logger() = std::move(l);
@@ -55,7 +56,9 @@ bool set_level(const std::string& level) {
 void write(Level level, std::string_view msg, const nlohmann::json& fields) {
   if (!logger()) init("info");
   if (!logger()->should_log(to_spdlog(level))) return;
+  static const char* const kNames[] = {"debug", "info", "warn", "error"};
   nlohmann::ordered_json line;
+  line["level"] = kNames[static_cast<int>(level)];
   line["msg"] = std::string(msg);
   for (const auto& [k, v] : fields.items()) line[k] = v;
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

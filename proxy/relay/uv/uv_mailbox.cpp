@@ -5,13 +5,13 @@
 
 namespace veil::relay {
 
-UvMailbox::UvMailbox(uv_loop_t* loop) {
-  VEIL_CHECK(uv_async_init(loop, &async_, &UvMailbox::on_async) == 0, "uv_async_init");
-  async_.data = this;
-  uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
+UvMailbox::UvMailbox(uv_loop_t* loop) : async_(new uv_async_t{}) {
+  VEIL_CHECK(uv_async_init(loop, async_, &UvMailbox::on_async) == 0, "uv_async_init");
+  async_->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(async_));
 }
 
-UvMailbox::~UvMailbox() { VEIL_CHECK(closed_, "UvMailbox::close before destruction"); }
+UvMailbox::~UvMailbox() { close(); }
 
 bool UvMailbox::post(std::function<void()> job) {
   {
@@ -19,7 +19,7 @@ bool UvMailbox::post(std::function<void()> job) {
     if (closed_) return false;
     jobs_.push_back(std::move(job));
     // Under the lock: close() cannot have closed the handle meanwhile.
-    uv_async_send(&async_);
+    uv_async_send(async_);
   }
   return true;
 }
@@ -29,11 +29,14 @@ void UvMailbox::close() {
   if (closed_) return;
   closed_ = true;
   jobs_.clear();
-  uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+  async_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(async_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
 }
 
 void UvMailbox::on_async(uv_async_t* h) {
   auto* self = static_cast<UvMailbox*>(h->data);
+  if (self == nullptr) return;  // closed
   std::deque<std::function<void()>> jobs;
   {
     std::lock_guard<std::mutex> lock(self->mu_);

