@@ -3,7 +3,8 @@
 # (crypto, mix, packets, config, metrics), the journal store, the in-process relay suite, the TLS link
 # suite, interop against libsignal-client, relay integration (admin endpoint, reload, sd_notify
 # included), privacy suite, the Debian package (cpack, unpacked, systemd-analyze verify), a sanitizer
-# (ASan+UBSan) pass, and a short timed run of every fuzz target. Prints one closing line: "N passed, M failed".
+# (ASan+UBSan) pass, the in-process relay suite under ThreadSanitizer, and a short timed run of every
+# fuzz target. Prints one closing line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${VEIL_FUZZ_SECONDS:-15}
@@ -45,6 +46,16 @@ if [ -x build-asan/tests/veil_unit_tests ]; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
      ctest -j1 --output-on-failure --timeout 600 -R '^(unit|store|relay|tls|cli|integration)\.') 2>&1 | tee "$logs/ctest-asan.log"
   count_ctest "$logs/ctest-asan.log"
+fi
+
+echo "== ThreadSanitizer: the in-process relay suite and the admin server (unit.admin_server)"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DVEIL_TSAN=ON -DVEIL_BENCH=OFF >/dev/null &&
+  cmake --build build-tsan -j"$jobs" --target veil_relay_tests veil_unit_tests >"$logs/build-tsan.log" 2>&1 ||
+  { tail -50 "$logs/build-tsan.log"; failed=$((failed + 1)); }
+if [ -x build-tsan/tests/relay/veil_relay_tests ]; then
+  (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+     ctest -j1 --output-on-failure --timeout 600 -R '^(relay\.|unit\.admin_server$)') 2>&1 | tee "$logs/ctest-tsan.log"
+  count_ctest "$logs/ctest-tsan.log"
 fi
 
 echo "== fuzz: every parser for ${FUZZ_SECONDS}s (clang, libFuzzer, ASan+UBSan)"
