@@ -9,7 +9,9 @@
 #include <chrono>
 #include <ctime>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -272,6 +274,8 @@ int main(int argc, char** argv) {
     for (auto at = metrics.body.find("# TYPE "); at != std::string::npos; at = metrics.body.find("# TYPE ", at + 1)) ++families;
     const auto scraped_accepted = sim::sample_value(metrics.body, "veil_submissions_total{result=\"accepted\",reason=\"ok\"}");
     const auto sent = sim::sample_value(metrics.body, "veil_packets_sent_total");
+    // VEIL_DEMO_SCRAPE=FILE keeps the whole scrape (for a look at what Prometheus would get).
+    if (const char* keep = std::getenv("VEIL_DEMO_SCRAPE")) std::ofstream(keep) << metrics.body;
     std::printf("relay-alpha admin endpoint 127.0.0.1:%u: /readyz %d %s; /metrics %d, %zu families "
                 "(veil_submissions_total accepted %.0f, veil_packets_sent_total %.0f)\n",
                 port, ready.status, ready.body.substr(0, ready.body.find('\n')).c_str(), metrics.status,

@@ -14,6 +14,8 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <optional>
 #include <variant>
 #include <string>
@@ -128,6 +130,8 @@ struct Daemon {
   bool drained = false;
   bool journal_failing = false;  // as last logged
   uint64_t journal_write_errors = 0;
+  std::map<std::string, Micros> down_since;  // links not up (peer name; "" the deliver link)
+  std::set<std::string> said_down;           // ... and logged as such
 };
 
 void close_signals(Daemon& d) {
@@ -165,13 +169,64 @@ void on_epoch(uint64_t epoch, const std::string& key_dir, KeyDirEpochKeys& keys,
   make_keys_ahead(epoch, key_dir, rng);
 }
 
+// The mix as configured, for the log.
+nlohmann::json mix_summary(const MixConfig& m) {
+  using S = MixConfig::Strategy;
+  nlohmann::json j = {{"strategy", strategy_name(m.strategy)}};
+  if (m.strategy == S::threshold || m.strategy == S::threshold_or_timed) j["threshold"] = m.threshold;
+  if (m.strategy == S::timed || m.strategy == S::threshold_or_timed || m.strategy == S::binomial) {
+    j["interval_ms"] = m.interval / 1000;
+  }
+  if (m.strategy == S::binomial) {
+    j["probability"] = m.probability;
+    j["min_pool"] = m.min_pool;
+  }
+  if (m.strategy == S::poisson) j["mean_delay_ms"] = static_cast<double>(m.mean_delay) / 1000.0;
+  return j;
+}
+
 // The relay's state changes, in the log.
-void on_relay_event(const RelayEvent& e) {
+void on_relay_event(const Relay& relay, const RelayEvent& e) {
   nlohmann::json fields = nlohmann::json::object();
   if (!e.peer.empty()) fields["peer"] = e.peer;
+  if (e.kind == RelayEvent::Kind::loop_alarm_raised || e.kind == RelayEvent::Kind::loop_alarm_cleared) {
+    const Metrics& m = relay.metrics();
+    fields["loop_loss_ratio"] = m.loop_loss_ratio;
+    fields["loop_latency_p99_ms"] = m.loop_latency_us.quantile(0.99) / 1000.0;
+    fields["peer_links_down"] = nlohmann::json::array();
+    for (const PeerLinkStatus& p : relay.peer_links()) {
+      if (!p.up) fields["peer_links_down"].push_back(p.name);
+    }
+  }
   const bool bad = e.kind == RelayEvent::Kind::peer_link_down || e.kind == RelayEvent::Kind::deliver_link_down ||
                    e.kind == RelayEvent::Kind::loop_alarm_raised;
   logs::write(bad ? logs::Level::warn : logs::Level::info, event_name(e.kind), fields);
+}
+
+// A link that has not been up for 10 s is said once (a link that never comes up has no "down"
+// event), and again after it was up.
+void watch_links(Daemon& d) {
+  const Micros now = d.clock->now();
+  const auto look = [&](const std::string& key, bool up, const nlohmann::json& fields, const char* msg) {
+    if (up) {
+      d.down_since.erase(key);
+      d.said_down.erase(key);
+      return;
+    }
+    const Micros since = d.down_since.emplace(key, now).first->second;
+    if (now - since >= 10'000'000 && d.said_down.insert(key).second) {
+      nlohmann::json f = fields;
+      f["down_for_s"] = (now - since) / 1'000'000;
+      logs::warn(msg, f);
+    }
+  };
+  for (const PeerLinkStatus& p : d.relay->peer_links()) {
+    look(p.name, p.up, {{"peer", p.name}, {"queued", p.queued + p.unacknowledged}}, "peer_link_not_up");
+  }
+  if (d.relay->role() == Role::provider) {
+    const DeliverLinkStatus dl = d.relay->deliver_link();
+    look("", dl.up, {{"pending", dl.pending}}, "deliver_link_not_up");
+  }
 }
 
 // The journal's failing state is polled (it changes inside the journal), and logged when it turns.
@@ -207,7 +262,9 @@ nlohmann::json config_summary(const RelayConfig& c) {
           {"directory_serial", c.directory_serial},
           {"epoch_length_s", c.epoch_timing.length / 1'000'000},
           {"mix_hops", c.mix_hops},
-          {"mix_strategy", strategy_name(c.mix.strategy)},
+          {"mix", mix_summary(c.mix)},
+          {"cover_alarm_loss", c.cover.alarm_loss},
+          {"cover_alarm_latency_ms", c.cover.alarm_latency / 1000},
           {"packet_size", c.packet_size},
           {"cover_drop_rate", c.cover.drop_rate},
           {"cover_loop_rate", c.cover.loop_rate},
@@ -226,7 +283,7 @@ void refuse_reload(Daemon* d, const std::vector<std::string>& problems) {
     }
   }
   print_json({{"event", "reload"}, {"result", "refused"}, {"serial", d->directory_serial}, {"problems", problems}});
-  logs::error("reload refused: the running config stays", {{"problems", problems}});
+  logs::error("reload refused: the running config stays", {{"config", d->config_path}, {"problems", problems}});
 }
 
 // SIGHUP: the config file and the files it names again. A config that fails --check is refused
@@ -282,8 +339,10 @@ void reload(Daemon* d) {
               {"serial", d->directory_serial},
               {"changed", out.changed},
               {"needs_restart", out.needs_restart}});
-  nlohmann::json fields = {{"directory_serial", d->directory_serial}, {"changed", out.changed},
-                           {"needs_restart", out.needs_restart}};
+  nlohmann::json fields = {{"config", d->config_path}, {"directory_serial", d->directory_serial},
+                           {"changed", out.changed}, {"needs_restart", out.needs_restart},
+                           {"mix", mix_summary(next->mix)}, {"cover_drop_rate", next->cover.drop_rate},
+                           {"cover_loop_rate", next->cover.loop_rate}, {"log_level", d->log_level}};
   if (out.needs_restart.empty()) {
     logs::info("reload applied", fields);
   } else {
@@ -331,7 +390,9 @@ void on_signal(uv_signal_t* s, int) {
     d->admin_server->detach();
     d->mailbox->close();
     event("drained");
-    logs::info("drained");
+    const Metrics& m = d->relay->metrics();
+    // Pooled or queued packets the drain did not send stay in the journal (covers are not kept).
+    logs::info("drained", {{"left_in_pool", m.pool_now}, {"left_queued", m.queue_now}});
   });
 }
 
@@ -395,9 +456,17 @@ int run(const std::string& config_path) {
     Relay relay(std::move(config), RelayEnv{clock, executor, transport, *security, *journal, rng, keys});
     d.relay = &relay;
     relay.on_epoch([&](uint64_t e) { on_epoch(e, key_dir, keys, rng); });
-    relay.on_event(on_relay_event);
+    relay.on_event([&relay](const RelayEvent& e) { on_relay_event(relay, e); });
     make_keys_ahead(relay.epoch(), key_dir, rng);
-    relay.start();
+    try {
+      relay.start();
+    } catch (const std::exception&) {
+      // A listener that cannot bind: the journal's writes in flight (recovery's commit) finish and
+      // the handles close before the relay and the journal go; then the error is said.
+      relay.stop();
+      uv_run(loop, UV_RUN_DEFAULT);
+      throw;
+    }
     // Every metrics period: the metrics file (if any) and a look at the journal for the log.
     std::unique_ptr<Timer> metrics_timer;
     metrics_timer = clock.timer([&] {
@@ -408,6 +477,7 @@ int run(const std::string& config_path) {
     std::unique_ptr<Timer> journal_watch;
     journal_watch = clock.timer([&] {
       watch_journal(d);
+      watch_links(d);
       if (!d.drained) journal_watch->arm_at(clock.now() + 1'000'000);
     });
     journal_watch->arm_at(clock.now() + 1'000'000);
@@ -498,7 +568,7 @@ int main(int argc, char** argv) {
     std::size_t from = 0;
     while (from <= what.size()) {
       const std::size_t nl = std::min(what.find('\n', from), what.size());
-      logs::error("cannot start", {{"problem", what.substr(from, nl - from)}});
+      logs::error("cannot start", {{"config", config_path}, {"problem", what.substr(from, nl - from)}});
       from = nl + 1;
     }
     return 1;

@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <random>
 #include <stdexcept>
 
 #include "proxy/relay/core/framing.h"
@@ -175,6 +177,25 @@ std::optional<Socket> ServerSocket::accept() {
 }
 
 uint16_t free_port() {
+  // Below Linux's ephemeral range (net.ipv4.ip_local_port_range, 32768..60999 by default): the
+  // kernel never gives such a port to an outgoing connection as its source port, so a relay that
+  // is restarted on its port cannot find it taken by one of the connections dialling it.
+  static std::mutex mu;
+  static std::mt19937 gen(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 32767);
+  for (int i = 0; i < 200; ++i) {
+    uint16_t p = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      p = static_cast<uint16_t>(pick(gen));
+    }
+    try {
+      ServerSocket s(p);
+      return s.port();
+    } catch (const std::runtime_error&) {
+      // taken: another
+    }
+  }
   ServerSocket s(0);
   return s.port();
 }

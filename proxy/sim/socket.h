@@ -68,7 +68,8 @@ class ServerSocket {
   uint16_t port_ = 0;
 };
 
-// A currently free TCP port on 127.0.0.1 (bound and released; racy only against other processes).
+// A currently free TCP port on 127.0.0.1, chosen at random below the ephemeral port range (bound and
+// released; racy only against other processes).
 uint16_t free_port();
 
 }  // namespace veil::sim

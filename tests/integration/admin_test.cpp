@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "harness.h"
@@ -195,6 +196,25 @@ BOOST_AUTO_TEST_CASE(the_admin_endpoint_serves_on_a_unix_socket) {
   BOOST_TEST(metrics.status == 200);
   BOOST_TEST(sim::promtool_problems(metrics.body) == "");
   BOOST_TEST(net.relay(kAlpha).admin_port() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_link_that_never_comes_up_is_logged_and_shown) {
+  Deployment net("admin-down", nlohmann::json::object(), /*with_mix=*/false);
+  net.start(kAlpha);  // relay-beta is never started
+  sim::RelayProcess& alpha = net.relay(kAlpha);
+  const auto log = [&] {
+    std::ifstream f(net.dir() / (std::string(kAlpha) + ".log"));
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  BOOST_TEST(sim::sample_value(sim::http_get(alpha.admin_port(), "/metrics").body,
+                               "veil_peer_link_up{peer=\"relay-beta\"}").value_or(-1) == 0.0);
+  BOOST_TEST(wait_until(20s, [&] { return log().find("\"msg\":\"peer_link_not_up\",\"down_for_s\":") != std::string::npos; }),
+             log());
+  BOOST_TEST(log().find("\"peer\":\"relay-beta\"") != std::string::npos);
+  // Once up, the link is said up.
+  net.start(kBeta);
+  BOOST_TEST(wait_until(10s, [&] { return log().find("\"msg\":\"peer_link_up\",\"peer\":\"relay-beta\"") != std::string::npos; }),
+             log());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

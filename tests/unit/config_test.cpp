@@ -697,6 +697,11 @@ BOOST_AUTO_TEST_CASE(bad_directory_authorities) {
   BOOST_TEST(with("[" + a0 + ", " + a1 + ", " + a0 + "]") ==
              std::vector<std::string>{"directory_authorities[2]: listed twice"});
   BOOST_TEST(with("[]") == std::vector<std::string>{"directory_authorities: must list at least one key"});
+  // The example config's placeholder says what it is.
+  BOOST_TEST(with("[" + a0 + ", \"" + std::string(64, '0') + "\"]") ==
+             std::vector<std::string>{"directory_authorities[1]: the all-zero placeholder of the example config: "
+                                      "replace it with an authority's key (the hex after veil-authority-key/1 in its "
+                                      "AUTH.pub)"});
   BOOST_TEST(with(a0) == std::vector<std::string>{"directory_authorities: expected an array of strings, found a string"});
   const auto several = with("[" + a0 + ", 5, \"x\"]");
   BOOST_TEST(several == (std::vector<std::string>{

@@ -500,6 +500,12 @@ std::optional<Value> read_value(const toml::node& n, const Field<R>& f, const st
           continue;
         }
         auto bytes = from_hex(*s);
+        if (bytes && bytes->size() == 32 && std::all_of(bytes->begin(), bytes->end(), [](uint8_t b) { return b == 0; })) {
+          p.push_back(where + ": the all-zero placeholder of the example config: replace it with an "
+                              "authority's key (the hex after veil-authority-key/1 in its AUTH.pub)");
+          ok = false;
+          continue;
+        }
         auto key = bytes ? crypto::IdentityPublicKey::parse(*bytes) : Result<crypto::IdentityPublicKey>(Error::invalid_key);
         if (!key) {
           p.push_back(where + ": not an Ed25519 public key (expected 64 hex digits)");
