@@ -4,6 +4,7 @@
 #include <string>
 #include <variant>
 
+#include "base/utf8.h"
 #include "fuzz_world.h"
 #include "proxy/relay/core/config.h"
 
@@ -16,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (const auto* p = std::get_if<relay::ConfigProblems>(&r)) {
     fuzz::check(!p->problems.empty());
     for (const std::string& line : p->problems) {
-      fuzz::check(!line.empty() && line.find('\n') == std::string::npos);
+      fuzz::check(!line.empty() && is_valid_utf8(line));
+      for (const char ch : line) fuzz::check(static_cast<unsigned char>(ch) >= 0x20 && ch != 0x7f);
     }
   }
   return 0;

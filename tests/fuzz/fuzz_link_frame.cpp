@@ -47,8 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   framed->start(
       [&](relay::FramedStream&, Bytes body) {
         ++frames;
-        fuzz::check(!body.empty());
-        check_round_trip(body, packet_size);
+        check_round_trip(body, packet_size);  // an empty body is a frame, and no link frame
       },
       nullptr, nullptr);
   std::size_t pos = 1;

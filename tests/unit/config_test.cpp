@@ -716,6 +716,17 @@ BOOST_AUTO_TEST_CASE(bad_directory_authorities) {
   BOOST_TEST((c.directory_authorities[0] == s.authorities[0].public_key()));
 }
 
+BOOST_AUTO_TEST_CASE(every_problem_is_one_printable_line) {
+  // toml++ quotes the character it stopped at, here a line feed (found by fuzz_config).
+  BOOST_TEST(problems_of("naoe0= t\n") ==
+             std::vector<std::string>{"line 1, column 9: Error while parsing boolean: expected 'true', saw 't\\x0a'"});
+  // Text that is not UTF-8 is a syntax error (TOML is UTF-8), and no raw byte of it is echoed.
+  Scratch s;
+  const std::string p = only_problem(s.mix_config("", "[mix]\nstrategy = \"\xff\""));
+  BOOST_TEST(p.find("invalid utf-8") != std::string::npos, p);
+  BOOST_TEST(p.find('\xff') == std::string::npos, p);
+}
+
 BOOST_AUTO_TEST_CASE(bad_recipients) {
   Scratch s;
   const auto recipient = [&](const std::string& lines) {

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <toml++/toml.h>
 
+#include "base/utf8.h"
 #include "proxy/relay/core/config_fields.h"
 
 namespace veil::relay {
@@ -178,7 +179,43 @@ crypto::RelayId relay_id(const std::string& name) {
   return id;
 }
 
+namespace {
+
+// One printable line of UTF-8: control characters (a parse error may quote a line feed of the
+// file) and, in a line that is not UTF-8, every byte above 0x7f, written as \xNN.
+std::string printable_line(const std::string& line) {
+  const bool utf8 = is_valid_utf8(line);
+  std::string out;
+  out.reserve(line.size());
+  for (const char ch : line) {
+    const auto b = static_cast<unsigned char>(ch);
+    if (b < 0x20 || b == 0x7f || (!utf8 && b >= 0x80)) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+ConfigResult build_config_lines(const std::string& toml_text, int64_t now_unix_s);
+
+}  // namespace
+
 ConfigResult build_config(const std::string& toml_text, int64_t now_unix_s) {
+  ConfigResult r = build_config_lines(toml_text, now_unix_s);
+  if (auto* p = std::get_if<ConfigProblems>(&r)) {
+    for (std::string& line : p->problems) line = printable_line(line);
+  }
+  return r;
+}
+
+namespace {
+
+ConfigResult build_config_lines(const std::string& toml_text, int64_t now_unix_s) {
   toml::table root;
   try {
     root = toml::parse(toml_text);
@@ -206,6 +243,8 @@ ConfigResult build_config(const std::string& toml_text, int64_t now_unix_s) {
   if (!p.empty()) return ConfigProblems{std::move(p)};
   return c;
 }
+
+}  // namespace
 
 ConfigResult check_reload(const std::string& toml_text, int64_t now_unix_s, const RelayConfig& running) {
   ConfigResult r = build_config(toml_text, now_unix_s);

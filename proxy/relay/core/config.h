@@ -106,7 +106,8 @@ using ConfigResult = std::variant<RelayConfig, ConfigProblems>;
 // journal_dir is an owner-only directory or can be created (relative paths: from the working
 // directory), and then the directory (attach_directory, at `now_unix_s`). All problems are
 // collected; none stops the others from being reported, except a TOML syntax error (reported
-// alone, with line and column).
+// alone, with line and column). Each problem is one printable line of UTF-8: control characters,
+// and bytes above 0x7f in a line that is not UTF-8, appear as \xNN.
 ConfigResult build_config(const std::string& toml_text, int64_t now_unix_s);
 
 // A reload (SIGHUP) of a relay running with `running` (directory serial and epoch schedule
