@@ -130,6 +130,16 @@ BOOST_AUTO_TEST_CASE(a_scrape_under_load_passes_promtool_counts_the_traffic_and_
     BOOST_TEST(queried > 20u);
   }
 
+  // A submission whose text is not UTF-8: refused with a reason, and nothing but JSON in the log
+  // (the protobuf library would have written its own line to stderr).
+  {
+    sim::Socket s = raw_connection(net.submit_port());
+    BOOST_REQUIRE(s.send_frame(Bytes{0x12, 0x02, 0xC0, 0xFF}));
+    const auto a = read_answer(s);
+    BOOST_REQUIRE(a.has_value());
+    BOOST_TEST(a->reason() == "malformed");
+  }
+
   // The relays' logs: every line one JSON object with time, level and msg; none names a sender
   // or a recipient, and only the start line names an address (the relay's own endpoints).
   for (const std::string& name : net.names()) {

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <set>
 
+#include "relay.pb.h"
 #include "support.h"
 
 namespace veil::relay_test {
@@ -109,9 +110,12 @@ BOOST_AUTO_TEST_CASE(a_malformed_acknowledgement_is_counted_and_changes_nothing)
   BOOST_TEST(w.counter(kBeta, Counter::deliveries_acked) == 1u);
   BOOST_TEST(w.counter(kBeta, Counter::deliver_connects) == 1u);  // never reconnected
   // The same ack again (as after a resend): counted as unknown, nothing else changes.
-  server.ack_all();
+  relay::DeliveryAck again;
+  again.set_delivery_id(server.deliveries().at(0).delivery_id());
+  server.send_frame(as_bytes(again.SerializeAsString()));
   w.settle();
   BOOST_TEST(w.counter(kBeta, Counter::deliveries_acked) == 1u);
+  BOOST_TEST(w.counter(kBeta, Counter::deliver_acks_unknown) == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_access_key_is_accepted_by_the_sender_and_dropped_and_counted_by_the_receiver) {

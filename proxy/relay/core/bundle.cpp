@@ -32,6 +32,7 @@ Result<std::vector<Delivery>> open_bundle(ByteView plain,
     // The sending relay canonicalises; an older one may not have: compare canonical forms.
     const auto sid = crypto::ServiceId::parse(bundle.recipients(0).service_id());
     if (!sid) return Error::malformed;
+    if (bundle.recipients(0).devices_size() == 0) return Error::malformed;  // as at submit
     std::array<bool, 128> listed{};
     for (uint32_t d : bundle.recipients(0).devices()) {
       if (d < 1 || d > 127 || listed[d]) return Error::malformed;

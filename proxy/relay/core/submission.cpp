@@ -5,6 +5,7 @@
 #include <array>
 #include <climits>
 
+#include "base/utf8.h"
 #include "crypto/sealed_sender_v2.h"
 #include "crypto/service_id.h"
 #include "relay.pb.h"
@@ -26,6 +27,7 @@ ParsedSubmission parse_submission(ByteView body, std::span<const PeerConfig> pee
   if (!sub.token().empty()) return fail(Error::invalid_argument);  // tokens are not accepted yet
   if (sub.access_key().size() != 16) return fail(Error::malformed);
   if (sub.envelope().empty()) return fail(Error::malformed);
+  if (!is_valid_utf8(sub.destination())) return fail(Error::malformed);
 
   // Destination: the provider relay that serves it.
   std::size_t destination = peers.size();

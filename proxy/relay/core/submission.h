@@ -21,7 +21,8 @@ struct ParsedSubmission {
 };
 
 // Parses a Submission frame body (proto/relay.proto) and checks it the way the relay answers it:
-//  - malformed: not a Submission, an access key that is not 16 bytes, an empty envelope;
+//  - malformed: not a Submission, an access key that is not 16 bytes, an empty envelope, a
+//    destination that is not UTF-8;
 //  - invalid_argument: a token (not accepted yet); SSv1 without exactly one recipient or devices;
 //    SSv2 without recipients;
 //  - unknown_destination: no entry of `peers` serves the destination provider;
