@@ -13,8 +13,6 @@ namespace {
 
 using Strategy = relay::MixConfig::Strategy;
 
-// The monotonic time of a journaled wall time, on this world's manual clock.
-Micros mono(sim::InProcessWorld& w, relay::WallMicros t) { return t - (w.clock.wall_us() - w.clock.now()); }
 
 Tune poisson(Micros mean) {
   return [mean](relay::RelayConfig& c) {
@@ -35,12 +33,6 @@ std::vector<Micros> fill_pool(JournaledAlpha& f, uint64_t n) {
   std::vector<Micros> due;
   for (const auto& [item, p] : f.journal.packets) due.push_back(mono(f.w, p.release_at));
   return due;
-}
-
-std::multiset<Micros> send_times(const Wire& wire) {
-  std::multiset<Micros> out;
-  for (const auto& p : wire.packets()) out.insert(p.at);
-  return out;
 }
 
 }  // namespace

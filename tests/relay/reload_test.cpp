@@ -12,14 +12,6 @@ namespace {
 
 using Strategy = relay::MixConfig::Strategy;
 
-Micros mono(sim::InProcessWorld& w, relay::WallMicros t) { return t - (w.clock.wall_us() - w.clock.now()); }
-
-std::multiset<Micros> send_times(const Wire& wire) {
-  std::multiset<Micros> out;
-  for (const auto& p : wire.packets()) out.insert(p.at);
-  return out;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(reload)

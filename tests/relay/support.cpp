@@ -174,4 +174,12 @@ void Attacker::send(ByteView body) {
   stream->write(pieces);
 }
 
+std::multiset<Micros> send_times(const Wire& wire) {
+  std::multiset<Micros> out;
+  for (const auto& p : wire.packets()) out.insert(p.at);
+  return out;
+}
+
+Micros mono(sim::InProcessWorld& w, relay::WallMicros t) { return t - (w.clock.wall_us() - w.clock.now()); }
+
 }  // namespace veil::relay_test

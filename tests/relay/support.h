@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,12 @@ struct Wire {
   void watch(sim::InProcessWorld& w, const std::string& name = kBeta);
   std::vector<SeenFrame> packets() const;  // packet frames only, with their write times
 };
+
+// The write times of the packet frames `wire` saw.
+std::multiset<Micros> send_times(const Wire& wire);
+
+// The monotonic time of a journaled wall time, on this world's manual clock.
+Micros mono(sim::InProcessWorld& w, relay::WallMicros t);
 
 // relay-alpha (its journal `journal`, its config edited by `alpha`) and relay-beta, no mix, with
 // a Wire on the link into relay-beta; started.
