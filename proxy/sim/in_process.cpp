@@ -203,7 +203,7 @@ void InProcessWorld::build(Node& n) {
   if (n.epoch_keys.empty()) n.keys->add(n.config.epoch, *n.epoch_key);
   for (const auto& [e, k] : n.epoch_keys) n.keys->add(e, *k);
   n.relay = std::make_unique<relay::Relay>(
-      n.config, relay::RelayEnv{clock, executor, net, *n.security, *n.journal, rng, *n.keys});
+      n.config, relay::RelayEnv{relay_clock != nullptr ? *relay_clock : clock, executor, net, *n.security, *n.journal, rng, *n.keys});
   n.relay->start();
 }
 

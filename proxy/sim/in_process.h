@@ -125,6 +125,9 @@ class InProcessWorld {
   Provider& provider(const std::string& name) { return providers_.at(name); }
 
   ManualClock clock;
+  // When set (before start()), relays read time through this clock instead (a test's decorator
+  // of `clock`, e.g. one whose timers fire early); it must outlive the world's relays.
+  ::veil::Clock* relay_clock = nullptr;
   ManualExecutor executor;
   MemoryNetwork net;
   SeededRng rng;

@@ -31,6 +31,56 @@ void advance_to(sim::InProcessWorld& w, uint64_t e, Micros into) {
   w.advance(target - w.clock.now());
 }
 
+// Time as a relay on a real loop sees it around a timer: a timer due more than 100 µs ahead fires
+// 100 µs early (a millisecond timer on a loop's cached time can), and time moves on while the
+// callback runs: each wall clock reading in it after the first is 150 µs later than the one before
+// (the relay's monotonic time moves with it).
+class EarlyTimerClock final : public Clock {
+ public:
+  explicit EarlyTimerClock(ManualClock& base) : base_(base) {}
+  Micros now() const override { return base_.now() + moved_; }
+  int64_t wall_us() const override {
+    if (in_callback_ && reads_++ > 0) moved_ += 150;
+    return base_.wall_us() + moved_;
+  }
+  std::unique_ptr<Timer> timer(std::function<void()> fire) override {
+    return std::make_unique<EarlyTimer>(*this, std::move(fire));
+  }
+  uint64_t early_firings() const { return early_firings_; }
+
+ private:
+  class EarlyTimer final : public Timer {
+   public:
+    EarlyTimer(EarlyTimerClock& c, std::function<void()> fire) : c_(c), fire_(std::move(fire)) {
+      inner_ = c.base_.timer([this] {
+        if (early_) ++c_.early_firings_;
+        c_.in_callback_ = true;
+        c_.reads_ = 0;
+        fire_();
+        c_.in_callback_ = false;
+      });
+    }
+    void arm_at(Micros deadline) override {
+      const Micros on_base = deadline - c_.moved_;
+      early_ = on_base - c_.base_.now() > 100;
+      inner_->arm_at(early_ ? on_base - 100 : on_base);
+    }
+    void cancel() override { inner_->cancel(); }
+    bool armed() const override { return inner_->armed(); }
+
+   private:
+    EarlyTimerClock& c_;
+    std::function<void()> fire_;
+    std::unique_ptr<Timer> inner_;
+    bool early_ = false;
+  };
+  ManualClock& base_;
+  mutable Micros moved_ = 0;
+  mutable int reads_ = 0;
+  bool in_callback_ = false;
+  uint64_t early_firings_ = 0;
+};
+
 unsigned parity_of(const SeenFrame& f) {
   return crypto::layer_epoch_parity(ByteView(f.body).subspan(relay::kLinkHeaderSize));
 }
@@ -138,6 +188,28 @@ BOOST_AUTO_TEST_CASE(a_sender_ahead_in_the_next_epoch_gets_through_in_the_second
   BOOST_REQUIRE(!wire.packets().empty());
   BOOST_TEST(parity_of(wire.packets().back()) == 1u);
   BOOST_TEST(w.counter(kBeta, Counter::packets_dropped_auth) == 0u);
+}
+
+// A timer that fires just before the switch, with the wall clock past it by the time the timer is
+// armed again, must not skip the switch (and wait for the end of the overlap).
+BOOST_AUTO_TEST_CASE(an_epoch_timer_firing_early_still_switches_at_the_boundary) {
+  sim::InProcessWorld w;
+  EarlyTimerClock early(w.clock);
+  w.relay_clock = &early;
+  declare_world(w, true);
+  w.use_epochs(timing(w), 4);
+  w.start();
+  for (uint64_t e = 1; e <= 2; ++e) {
+    advance_to(w, e, kSecond);  // well before the end of the overlap
+    for (const std::string r : {kAlpha, kMix, kBeta}) {
+      BOOST_TEST_CONTEXT(r << ", epoch " << e) {
+        BOOST_TEST(w.relay(r).metrics().epoch == e);
+        BOOST_TEST(w.counter(r, Counter::epoch_switches) == e);
+      }
+    }
+  }
+  BOOST_TEST(early.early_firings() >= 6u);  // each relay's timer fired early at each switch
+  for (const std::string r : {kAlpha, kMix, kBeta}) w.stop_relay(r);  // before `early` goes
 }
 
 BOOST_AUTO_TEST_CASE(a_relay_without_a_key_for_the_current_epoch_does_not_start) {

@@ -61,6 +61,7 @@ std::shared_ptr<const EpochView> make_epoch_view(const EpochTiming& timing, int6
                                                  const EpochView* previous, EpochKeySource& source) {
   auto v = std::make_shared<EpochView>();
   v->timing = timing;
+  v->made_at = now;
   v->current = epoch_at(timing, now);
   v->current_start = epoch_start(timing, v->current);
   std::vector<uint64_t> wanted{v->current};

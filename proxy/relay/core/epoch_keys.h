@@ -56,6 +56,7 @@ class MemoryEpochKeys final : public EpochKeySource {
 struct EpochView {
   uint64_t current = 0;
   int64_t current_start = 0;  // wall µs
+  int64_t made_at = 0;        // wall µs: the time the view is of
   EpochTiming timing;
   std::map<uint64_t, std::shared_ptr<const crypto::KeyPair>> keys;  // the held epochs
 

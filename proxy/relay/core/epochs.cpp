@@ -82,12 +82,16 @@ std::vector<std::string> RelayState::update_directory(const std::vector<PeerConf
   return restart;
 }
 
-// Epochs follow the wall clock (the network's schedule), read afresh each time: a monotonic clock
-// stops during a host suspend and never sees the system clock set.
+// Epochs follow the wall clock (the network's schedule), read afresh at each change: a monotonic
+// clock stops during a host suspend and never sees the system clock set. The timer is for the
+// first change after the time the key snapshot is of, not after a later reading: a timer may fire
+// a little early, and a reading taken after the snapshot's could already be past the switch the
+// snapshot lacks (the timer would then wait for the end of the overlap). A change already due
+// fires at once.
 void RelayState::arm_epoch_timer() {
-  const int64_t wall = env_.clock.wall_us();
-  const int64_t at = next_epoch_change(config_.epoch_timing, wall);
+  const int64_t at = next_epoch_change(config_.epoch_timing, keys_->epochs->made_at);
   if (at == std::numeric_limits<int64_t>::max()) return;
+  const int64_t wall = env_.clock.wall_us();
   epoch_timer_->arm_at(env_.clock.now() + std::max<int64_t>(at - wall, 0));
 }
 
