@@ -20,6 +20,8 @@ class MemoryStream final : public relay::Stream, public std::enable_shared_from_
     b->self_ = b;
   }
   const std::string& endpoint() const { return endpoint_; }
+  std::string source() const override { return source_; }
+  void set_source(std::string s) { source_ = std::move(s); }
 
   void start(Handlers h) override {
     handlers_ = std::move(h);
@@ -63,10 +65,18 @@ class MemoryStream final : public relay::Stream, public std::enable_shared_from_
     }
   }
   bool closed() const override { return closing_; }
-  std::size_t pending_bytes() const override { return 0; }
+  // What the other side has not read yet (it paused, or never started reading).
+  std::size_t pending_bytes() const override {
+    std::size_t n = 0;
+    if (auto p = peer_.lock()) {
+      for (const Bytes& b : p->inbox_) n += b.size();
+    }
+    return n;
+  }
   bool open() const { return !closing_; }
 
  private:
+  std::string source_;
   void schedule() {
     if (scheduled_ || closing_) return;
     scheduled_ = true;
@@ -146,8 +156,9 @@ class MemoryListener final : public relay::Listener {
 
 class MemoryDialer final : public relay::Dialer {
  public:
-  MemoryDialer(MemoryNetwork& net, std::string key, relay::Transport::StreamHandler on_connected)
-      : net_(net), key_(std::move(key)), on_connected_(std::move(on_connected)) {
+  MemoryDialer(MemoryNetwork& net, std::string key, relay::Transport::StreamHandler on_connected,
+               std::string source = {})
+      : net_(net), key_(std::move(key)), on_connected_(std::move(on_connected)), source_(std::move(source)) {
     timer_ = net_.clock_.timer([this] { dial(); });
   }
   ~MemoryDialer() override { stop(); }
@@ -174,6 +185,7 @@ class MemoryDialer final : public relay::Dialer {
     }
     auto client = std::make_shared<MemoryStream>(net_, key_, true);
     auto server = std::make_shared<MemoryStream>(net_, key_, false);
+    server->set_source(source_);
     MemoryStream::pair(client, server);
     net_.streams_.push_back(client);
     net_.streams_.push_back(server);
@@ -207,6 +219,7 @@ class MemoryDialer final : public relay::Dialer {
   MemoryNetwork& net_;
   std::string key_;
   relay::Transport::StreamHandler on_connected_;
+  std::string source_;  // what the accepted side reports as its source
   std::unique_ptr<Timer> timer_;
   Micros backoff_ = 50'000;
   bool stopped_ = false;
@@ -235,6 +248,12 @@ std::unique_ptr<relay::Listener> MemoryNetwork::listen(const relay::Endpoint& wh
 std::unique_ptr<relay::Dialer> MemoryNetwork::dialer(const relay::Endpoint& where,
                                                      StreamHandler on_connected) {
   return std::make_unique<MemoryDialer>(*this, key(where), std::move(on_connected));
+}
+
+std::unique_ptr<relay::Dialer> MemoryNetwork::dialer_from(const std::string& source,
+                                                          const relay::Endpoint& where,
+                                                          StreamHandler on_connected) {
+  return std::make_unique<MemoryDialer>(*this, key(where), std::move(on_connected), source);
 }
 
 std::size_t MemoryNetwork::run() {

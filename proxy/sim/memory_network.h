@@ -29,6 +29,9 @@ class MemoryNetwork final : public relay::Transport {
                                           StreamHandler on_accept) override;
   std::unique_ptr<relay::Dialer> dialer(const relay::Endpoint& where,
                                         StreamHandler on_connected) override;
+  // As dialer(), but the accepted side reports `source` as its source address (Stream::source).
+  std::unique_ptr<relay::Dialer> dialer_from(const std::string& source, const relay::Endpoint& where,
+                                             StreamHandler on_connected);
 
   // Performs queued tasks (accepts, connects, reads, end-of-stream and close notices) in order
   // until none is left, including those they queue; returns how many ran.

@@ -679,6 +679,49 @@ BOOST_AUTO_TEST_CASE(bad_endpoints) {
   valid(replaced(s.provider_config(), "127.0.0.1:7500", "unix:/run/veil/deliver.sock"));
 }
 
+BOOST_AUTO_TEST_CASE(the_messenger_interfaces_are_local_unless_allowed) {
+  Scratch s;
+  const std::string remote_submit = "submit_listen = \"0.0.0.0:7400\"";
+  const std::string why =
+      " is not a loopback address: the messenger server's interfaces take a Unix socket or loopback "
+      "TCP (allow_remote_messenger = true accepts it, unencrypted on that network)";
+  BOOST_TEST(only_problem(s.provider_config(remote_submit)) == "submit_listen: 0.0.0.0" + why);
+  BOOST_TEST(only_problem(s.provider_config("submit_listen = \"[2001:db8::1]:7400\"")) ==
+             "submit_listen: 2001:db8::1" + why);
+  BOOST_TEST(only_problem(replaced(s.provider_config(), "127.0.0.1:7500", "192.0.2.10:7500")) ==
+             "deliver_to: 192.0.2.10" + why);
+  // Loopback in any form, and Unix sockets, are local.
+  for (const char* local : {"127.0.0.1:7400", "127.8.9.10:7400", "[::1]:7400", "[::ffff:127.0.0.1]:7400",
+                            "unix:/run/veil/submit.sock"}) {
+    valid(s.provider_config(std::string("submit_listen = \"") + local + "\""));
+  }
+  BOOST_TEST(only_problem(s.provider_config("submit_listen = \"[::ffff:192.0.2.1]:7400\"")) ==
+             "submit_listen: ::ffff:192.0.2.1" + why);
+  // Said explicitly, it is taken.
+  valid(s.provider_config(remote_submit + "\nallow_remote_messenger = true"));
+  // The peer port is for the world.
+  valid(replaced(s.provider_config(), "127.0.0.1:7401", "0.0.0.0:7401"));
+}
+
+BOOST_AUTO_TEST_CASE(limits_are_read_and_checked) {
+  Scratch s;
+  const RelayConfig c = valid(s.provider_config("", "[limits]\npeer_connections = 10\npeer_connections_per_source = 2\n"
+                                                    "submit_connections = 4\nframe_timeout_ms = 1500\n"
+                                                    "unread_bytes = 100000\nsubmit_rate = 2.5\nsubmit_burst = 7"));
+  BOOST_TEST(c.limits.peer_connections == 10u);
+  BOOST_TEST(c.limits.peer_connections_per_source == 2u);
+  BOOST_TEST(c.limits.submit_connections == 4u);
+  BOOST_TEST(c.limits.frame_timeout == 1'500'000);
+  BOOST_TEST(c.limits.unread_bytes == 100000u);
+  BOOST_TEST(c.limits.submit_rate == 2.5);
+  BOOST_TEST(c.limits.submit_burst == 7u);
+  BOOST_TEST(only_problem(s.provider_config("", "[limits]\npeer_connections = 0")) ==
+             "limits.peer_connections: 0 is out of range (1..1000000)");
+  BOOST_TEST(only_problem(s.provider_config("", "[limits]\nunread_bytes = 1000")) ==
+             "limits.unread_bytes: 1000 is out of range (65536..10000000000)");
+  BOOST_TEST(only_problem(s.provider_config("", "[limits]\nframe_timeout = 5")) == "limits.frame_timeout: unknown key");
+}
+
 BOOST_AUTO_TEST_CASE(bad_directory_authorities) {
   Scratch s;
   const std::string good = s.authorities_toml();
@@ -1103,7 +1146,9 @@ BOOST_AUTO_TEST_CASE(reference_lists_every_key_once) {
       "plain_links", "packet_size", "timestamp_quantum_ms", "mix_hops", "mix.strategy", "mix.threshold",
       "mix.interval_ms", "mix.probability", "mix.min_pool", "mix.mean_delay_ms", "cover.drop_rate",
       "cover.loop_rate", "cover.loop_timeout_ms", "cover.alarm_loss", "cover.alarm_latency_ms",
-      "per_peer_queue", "crypto_workers", "max_replay_entries", "deliver_retry_ms", "recipients",
+      "per_peer_queue", "limits.peer_connections", "limits.peer_connections_per_source",
+      "limits.submit_connections", "limits.frame_timeout_ms", "limits.unread_bytes", "limits.submit_rate",
+      "limits.submit_burst", "allow_remote_messenger", "crypto_workers", "max_replay_entries", "deliver_retry_ms", "recipients",
       "journal_dir", "run_without_journal", "journal_commit_window_ms", "drain_timeout_ms", "metrics_file",
       "metrics_interval_ms", "log_level"};
   BOOST_TEST(paths == expected, boost::test_tools::per_element());
@@ -1224,8 +1269,8 @@ BOOST_AUTO_TEST_CASE(example_config_is_valid_and_shows_every_key) {
     } else if (const auto eq = line.find(" ="); eq != std::string::npos && line[0] != '#' && line[0] != ' ') {
       shown.push_back(table.empty() ? line.substr(0, eq) : table + "." + line.substr(0, eq));
     } else if (table.empty()) {
-      // Two settings for benchmarks only are shown commented out.
-      for (const char* key : {"run_without_journal", "plain_links"}) {
+      // Settings that weaken the relay are shown commented out (two for benchmarks only).
+      for (const char* key : {"run_without_journal", "plain_links", "allow_remote_messenger"}) {
         if (line.rfind(std::string("# ") + key + " = ", 0) == 0) shown.push_back(key);
       }
     }

@@ -3,6 +3,7 @@
 // reference for docs/config.md, and JSON to TOML for the simulation's generated configs.
 #include "proxy/relay/core/config.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -67,6 +68,31 @@ void check_journal(const RelayConfig& c, Problems& p) {
   }
 }
 
+// Whether `host` (an IP literal) is a loopback address: 127.0.0.0/8, ::1, or ::ffff:127.x.y.z.
+bool loopback_host(const std::string& host) {
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
+// The messenger server is a local party: its interfaces take a Unix socket or loopback TCP
+// unless the operator says otherwise.
+void check_messenger_interfaces(const RelayConfig& c, Problems& p) {
+  if (c.allow_remote_messenger) return;
+  const std::pair<const char*, const Endpoint*> interfaces[] = {{"submit_listen", &c.submit_listen},
+                                                                {"deliver_to", &c.deliver_to}};
+  for (const auto& [key, e] : interfaces) {
+    if (!e->unix_path.empty() || e->host.empty() || loopback_host(e->host)) continue;
+    if (has_problem(p, key)) continue;
+    p.push_back(std::string(key) + ": " + e->host +
+                " is not a loopback address: the messenger server's interfaces take a Unix socket "
+                "or loopback TCP (allow_remote_messenger = true accepts it, unencrypted on that "
+                "network)");
+  }
+}
 
 // Why `dir` cannot serve as the journal directory, if it cannot: the checks the journal makes at
 // open that need no database (it creates a missing directory, owner-only, in an existing parent).
@@ -230,6 +256,7 @@ ConfigResult build_config_lines(const std::string& toml_text, int64_t now_unix_s
   check_mix(c, p);
   check_journal(c, p);
   check_log_level(c, p);
+  check_messenger_interfaces(c, p);
   if (!c.journal_dir.empty()) {
     if (auto why = journal_dir_problem(c.journal_dir)) p.push_back("journal_dir: " + *why);
   }

@@ -46,6 +46,19 @@ struct CoverConfig {
   Micros alarm_latency = 5'000'000;  // loop p99 latency that raises the alarm
 };
 
+// What one connection or one party may hold or send (docs/security.md "Limits"). A connection that
+// breaks one is closed and counted; nobody else's messages are touched.
+struct LimitsConfig {
+  std::size_t peer_connections = 512;           // inbound peer connections open at once
+  std::size_t peer_connections_per_source = 16;  // of those, from one source address
+  std::size_t submit_connections = 256;         // submit connections open at once
+  Micros frame_timeout = 30'000'000;  // a frame begun and not finished, or an inbound peer
+                                      // connection not identified, for this long
+  std::size_t unread_bytes = 16u << 20;  // written to a connection and not read by its peer
+  double submit_rate = 0;                // submissions/s per destination relay; 0: no limit
+  std::size_t submit_burst = 1000;       // what a destination relay's bucket holds
+};
+
 struct RelayConfig {
   std::string name;
   crypto::RelayId id{};
@@ -71,6 +84,10 @@ struct RelayConfig {
   MixConfig mix;
   CoverConfig cover;
   std::size_t per_peer_queue = 50'000;
+  LimitsConfig limits;
+  // submit_listen and deliver_to may be non-loopback TCP (a messenger server on another host,
+  // unencrypted on that network); otherwise only a Unix socket or loopback TCP is taken.
+  bool allow_remote_messenger = false;
   unsigned crypto_workers = 0;  // threads that unwrap and seal; 0 = the CPUs the relay may run on
   std::size_t max_replay_entries = 10'000'000;  // per epoch; about 31 B each (~300 MB when full)
   Micros deliver_retry = 2'000'000;

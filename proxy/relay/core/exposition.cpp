@@ -140,6 +140,26 @@ std::string render_exposition(const ExpositionInput& in) {
   t.counter("veil_submit_frames_malformed_total",
             "Submit frames longer than 1 MiB (each ends its connection).", c(Counter::submit_frames_malformed));
 
+  t.counter("veil_submissions_rate_limited_total",
+            "Submissions answered busy because their destination relay's rate (limits.submit_rate) "
+            "was used up; also counted in veil_submissions_total as busy.",
+            c(Counter::submissions_rate_limited));
+
+  // Limits (docs/security.md): connections refused at accept, and closed for stalling or not
+  // reading.
+  t.counters("veil_connections_refused_total", "Connections closed at accept because a limit was reached, by interface and reason.",
+             {{{{"interface", "peer"}, {"reason", "too_many"}}, c(Counter::peer_connections_refused)},
+              {{{"interface", "peer"}, {"reason", "too_many_from_source"}}, c(Counter::peer_connections_refused_source)},
+              {{{"interface", "submit"}, {"reason", "too_many"}}, c(Counter::submit_connections_refused)}});
+  t.counters("veil_connections_closed_total",
+             "Connections closed for breaking a limit, by interface and reason: slow (a frame not "
+             "finished within limits.frame_timeout_ms) or unread (more than limits.unread_bytes "
+             "written and not read).",
+             {{{{"interface", "peer"}, {"reason", "slow"}}, c(Counter::peer_connections_slow)},
+              {{{"interface", "peer"}, {"reason", "unread"}}, c(Counter::peer_connections_unread)},
+              {{{"interface", "submit"}, {"reason", "slow"}}, c(Counter::submit_connections_slow)},
+              {{{"interface", "submit"}, {"reason", "unread"}}, c(Counter::submit_connections_unread)}});
+
   // Packets.
   t.counter("veil_packets_received_total", "Packets taken off peer links.", c(Counter::packets_received));
   t.counter("veil_packets_forwarded_total", "Packets whose layer said forward, put into this relay's mix.",

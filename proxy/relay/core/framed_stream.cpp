@@ -36,6 +36,7 @@ void FramedStream::on_data(ByteView bytes) {
       return;
     }
     if (!next->has_value()) break;
+    ++frames_;
     on_frame_(*this, std::move(**next));
   }
   if (!closed() && on_read_done_) on_read_done_(*this);
@@ -53,6 +54,7 @@ void FramedStream::end_of_input() {
 
 void FramedStream::resume() {
   if (ended_) return;
+  paused_ = false;
   stream_->resume();
 }
 

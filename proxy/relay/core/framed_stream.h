@@ -29,8 +29,16 @@ class FramedStream : public std::enable_shared_from_this<FramedStream> {
   // Starts reading; frames go to on_frame in order.
   void start(FrameHandler on_frame, ErrorHandler on_error, CloseHandler on_close,
              ReadDoneHandler on_read_done = nullptr, EndHandler on_end = nullptr);
-  void pause() { stream_->pause(); }
+  void pause() {
+    paused_ = true;
+    stream_->pause();
+  }
   void resume();
+  // Reading is paused (by pause(), or after a frame error or the end of input).
+  bool paused() const { return paused_ || ended_; }
+  // Frames delivered so far, and whether part of the next one has arrived.
+  uint64_t frames() const { return frames_; }
+  bool mid_frame() const { return decoder_.buffered() > 0; }
   // Queues header || a || b as one frame. Writes coalesce; never blocks.
   void send(ByteView body) { send2(body, {}); }
   void send2(ByteView a, ByteView b);
@@ -42,6 +50,8 @@ class FramedStream : public std::enable_shared_from_this<FramedStream> {
   bool closed() const { return stream_->closed(); }
 
   void* user = nullptr;  // owner's context
+  // The stream under the frames (e.g. for its source address).
+  const Stream& stream() const { return *stream_; }
 
  private:
   FramedStream(std::shared_ptr<Stream> stream, std::size_t max_frame)
@@ -58,6 +68,8 @@ class FramedStream : public std::enable_shared_from_this<FramedStream> {
   ReadDoneHandler on_read_done_;
   EndHandler on_end_;
   bool ended_ = false;
+  bool paused_ = false;
+  uint64_t frames_ = 0;
   std::shared_ptr<FramedStream> self_;  // alive while the stream is open
 };
 

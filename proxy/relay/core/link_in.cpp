@@ -11,7 +11,14 @@ void RelayState::on_inbound_connection(std::shared_ptr<Stream> s) {
     s->close();
     return;
   }
+  if (!admit_inbound_connection(*s)) {
+    s->close();
+    return;
+  }
   auto link = std::make_shared<InboundLink>();
+  link->source = s->source();
+  if (!link->source.empty()) ++inbound_by_source_[link->source];
+  link->slow.since = env_.clock.now();
   link->secure = env_.security.inbound(std::move(s));
   link->conn = FramedStream::create(link->secure, config_.packet_size + 64);
   inbound_.push_back(link);
@@ -21,6 +28,7 @@ void RelayState::on_inbound_connection(std::shared_ptr<Stream> s) {
       [this, raw](FramedStream&, Bytes frame) { on_inbound_frame(*raw, std::move(frame)); },
       [this](FramedStream&, Error) { metrics_.inc(Counter::peer_frames_malformed); },
       [this, raw](FramedStream&) {
+        forget_inbound_source(raw->source);
         raw->conn.reset();
         // Batches still in flight hold their own reference to the link.
         std::erase_if(inbound_, [](const auto& x) { return x->conn == nullptr; });

@@ -47,6 +47,13 @@ namespace veil::relay {
 //  submit_connections              submit connections accepted
 //  packets_recovered               packets put back into the mix from the journal at start
 //  deliveries_recovered            deliveries put back into the deliver queue at start
+//  peer_connections_refused        inbound peer connections closed at accept: limits.peer_connections
+//  peer_connections_refused_source   ... limits.peer_connections_per_source
+//  submit_connections_refused      submit connections closed at accept: limits.submit_connections
+//  peer/submit_connections_slow    closed: a frame begun (or an inbound peer link's first frame)
+//                                  not finished within limits.frame_timeout
+//  peer/submit_connections_unread  closed: more than limits.unread_bytes written and not read
+//  submissions_rate_limited        answered busy by limits.submit_rate (also in rejected busy)
 // Gauges (in the file: gauges.pool, gauges.queued, gauges.loop_alarm, gauges.draining,
 // gauges.journal_failing, gauges.epoch): pool_now (packets in the mix), queue_now (packets queued
 // for or unacknowledged by peers), loop_alarm, draining (a drain is under way), the journal
@@ -66,7 +73,10 @@ namespace veil::relay {
   X(cover_loop_lost) X(cover_loop_unknown) X(peer_connects) X(peer_disconnects)               \
   X(peer_frames_malformed) X(deliver_connects) X(deliver_frames_malformed) X(deliver_acks_unknown) \
   X(submit_connections) X(packets_recovered) X(deliveries_recovered) X(epoch_switches) \
-  X(directory_updates) X(directory_refused)
+  X(directory_updates) X(directory_refused) X(peer_connections_refused)                       \
+  X(peer_connections_refused_source) X(submit_connections_refused) X(peer_connections_slow)  \
+  X(submit_connections_slow) X(peer_connections_unread) X(submit_connections_unread)          \
+  X(submissions_rate_limited)
 
 enum class Counter : int {
 #define VEIL_COUNTER_ENUM(name) name,

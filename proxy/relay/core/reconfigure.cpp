@@ -103,6 +103,16 @@ ReconfigureOutcome Relay::reconfigure(const RelayConfig& next) {
     out.changed.push_back("per_peer_queue");
     s.maybe_resume_inbound();
   }
+  const LimitsConfig& a = c.limits;
+  const LimitsConfig& b = next.limits;
+  if (a.peer_connections != b.peer_connections || a.peer_connections_per_source != b.peer_connections_per_source ||
+      a.submit_connections != b.submit_connections || a.frame_timeout != b.frame_timeout ||
+      a.unread_bytes != b.unread_bytes || a.submit_rate != b.submit_rate || a.submit_burst != b.submit_burst) {
+    const bool timeout_changed = a.frame_timeout != b.frame_timeout;
+    c.limits = next.limits;  // open connections over a lowered cap stay; new ones are refused
+    if (timeout_changed && s.started_) s.arm_limits_timer();
+    out.changed.push_back("limits");
+  }
   if (c.deliver_retry != next.deliver_retry) {
     c.deliver_retry = next.deliver_retry;
     out.changed.push_back("deliver_retry_ms");

@@ -48,6 +48,7 @@ RelayState::RelayState(RelayConfig config, RelayEnv env)
   if (role_ == Role::provider) provider_.emplace();
   mix_timer_ = env_.clock.timer([this] { on_mix_timer(); });
   cover_timer_ = env_.clock.timer([this] { on_cover_timer(); });
+  limits_timer_ = env_.clock.timer([this] { on_limits_timer(); });
 }
 
 void RelayState::start() {
@@ -78,7 +79,8 @@ void RelayState::start() {
     provider_->retry_timer->arm_at(env_.clock.now() + std::max<Micros>(config_.deliver_retry, 10'000));
   }
   arm_cover_timer();
-  arm_epoch_timer();  // a change since the constructor's snapshot is due at once
+  arm_epoch_timer();
+  arm_limits_timer();  // a change since the constructor's snapshot is due at once
 }
 
 // Whatever the journal kept from an earlier run goes back where it was: replay tags into the
@@ -195,6 +197,7 @@ void RelayState::stop() {
   mix_timer_->cancel();
   cover_timer_->cancel();
   epoch_timer_->cancel();
+  limits_timer_->cancel();
   if (drain_timer_) drain_timer_->cancel();
 }
 

@@ -42,6 +42,9 @@ struct Peer {
   std::size_t in_pool = 0;  // packets for this peer in the mix pool or held for their commit
   uint64_t connects = 0;     // connections established
   uint64_t disconnects = 0;  // connections lost
+  // Submissions for this destination relay that may be accepted now (limits.submit_rate).
+  double submit_tokens = -1;  // < 0: full
+  Micros submit_tokens_at = 0;
 };
 
 // The pairwise keys of one peer in one epoch.
@@ -74,11 +77,20 @@ struct PoolItem {
 };
 
 // Stage 1: the submissions of one read, prepared on a worker.
+// limits.cpp: what a connection has shown of progress at the last look, to find one that holds a
+// begun frame (or, inbound on a peer link, has not identified its peer) for longer than
+// limits.frame_timeout.
+struct SlowWatch {
+  uint64_t frames = 0;
+  Micros since = 0;
+};
+
 struct SubmitOutcome {
   uint64_t request_id = 0;
   Error error = Error::ok;
   Bytes packet;
   Peer* first = nullptr;
+  Peer* destination = nullptr;  // the destination's relay (the last hop)
 };
 struct SubmitBatch {
   std::shared_ptr<const RelayKeys> keys;  // the keys when the batch was dispatched
@@ -94,6 +106,7 @@ struct SubmitConn {
   Bytes final_answer;  // framed answer to a bad frame: sent after every earlier answer
   bool ended = false;  // no more frames will come: close once every answer is written
   bool accepted = false;  // this completion accepted a submission: its answers wait for a commit
+  SlowWatch slow;
   // Answers of this connection waiting for a journal commit; later answers queue behind them.
   std::shared_ptr<std::size_t> behind_commits = std::make_shared<std::size_t>(0);
 };
@@ -123,6 +136,8 @@ struct InboundLink {
   // trying the kind the last batch mostly had first saves a failed AEAD per packet.
   bool onion_first = false;
   uint64_t ack_upto = 0;  // highest sequence number applied in this completion
+  std::string source;     // the connection's source address (limits.cpp), empty for Unix
+  SlowWatch slow;
 };
 
 // Stage 5: a delivery waiting for the messenger server's acknowledgement.
@@ -245,6 +260,18 @@ class RelayState {
   static Result<crypto::Unwrapped> unwrap_layer(const PacketBatch& b, ByteView packet,
                                                 uint64_t& epoch, bool& pairwise_layer);
 
+  // limits.cpp
+  bool admit_inbound_connection(const Stream& s);
+  void forget_inbound_source(const std::string& source);
+  bool admit_submit_connection();
+  bool take_submit_token(Peer& destination);
+  void arm_limits_timer();
+  void on_limits_timer();
+  // Whether `conn` broke a limit at this look (then it is closed and counted).
+  // `unidentified`: the link security has not yet said who the peer is (that is waited for too).
+  bool check_connection(FramedStream& conn, SlowWatch& w, bool unidentified, Counter slow,
+                        Counter unread);
+
   // cover_traffic.cpp
   void on_cover_timer();
   void arm_cover_timer();
@@ -270,6 +297,8 @@ class RelayState {
   std::vector<PeerConfig> peer_configs_;  // the same order as peers_ (for parse_submission)
   std::vector<std::shared_ptr<InboundLink>> inbound_;
   std::unique_ptr<Listener> peer_listener_;
+  std::unordered_map<std::string, std::size_t> inbound_by_source_;  // open inbound links per source
+  std::unique_ptr<Timer> limits_timer_;
   std::optional<ProviderSide> provider_;  // set iff role_ == Role::provider
 
   std::unique_ptr<Mix> mix_;

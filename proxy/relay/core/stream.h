@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "base/bytes.h"
 #include "proxy/relay/core/endpoint.h"
@@ -39,6 +40,9 @@ class Stream {
   virtual bool closed() const = 0;
   // Bytes queued and not yet written.
   virtual std::size_t pending_bytes() const = 0;
+  // The address of the other end, as an IP literal, for an accepted TCP connection; empty for a
+  // Unix socket. Only for counting connections per source: never logged nor exported.
+  virtual std::string source() const { return {}; }
 };
 
 class Listener {

@@ -12,8 +12,13 @@ void RelayState::on_submit_connection(std::shared_ptr<Stream> s) {
     s->close();
     return;
   }
+  if (!admit_submit_connection()) {
+    s->close();
+    return;
+  }
   metrics_.inc(Counter::submit_connections);
   auto sc = std::make_shared<SubmitConn>();
+  sc->slow.since = env_.clock.now();
   sc->conn = FramedStream::create(std::move(s), kMaxSubmitFrame);
   provider_->submits[sc->conn.get()] = sc;
   SubmitConn* raw = sc.get();
@@ -104,6 +109,7 @@ SubmitOutcome RelayState::prepare_submission(ByteView body, const RelayKeys& key
   }
   out.packet = std::move(*packet);
   out.first = path.front();
+  out.destination = path.back();
   return out;
 }
 
@@ -111,6 +117,7 @@ SubmitOutcome RelayState::prepare_submission(ByteView body, const RelayKeys& key
 void RelayState::finish_submissions(SubmitConn& sc, SubmitBatch& batch) {
   for (SubmitOutcome& o : batch.outcomes) {
     if (o.error == Error::ok) o.error = admit(*o.first);
+    if (o.error == Error::ok && !take_submit_token(*o.destination)) o.error = Error::busy;
     veil::relay::SubmitAnswer a;
     a.set_request_id(o.request_id);
     if (o.error == Error::ok) {

@@ -1,7 +1,10 @@
 // libuv streams (one coalescing write queue each), listeners and dialers with backoff.
 #include "proxy/relay/uv/uv_transport.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cstring>
@@ -59,6 +62,15 @@ class UvStream final : public Stream, public std::enable_shared_from_this<UvStre
   }
   bool closed() const override { return closing_; }
   std::size_t pending_bytes() const override { return pending_.size() + inflight_.size(); }
+  std::string source() const override { return source_; }
+  // Records the peer's IP literal (accepted TCP connections).
+  void read_source() {
+    sockaddr_storage addr{};
+    int len = sizeof addr;
+    if (uv_tcp_getpeername(&handle_.tcp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return;
+    char text[64] = {};
+    if (uv_ip_name(reinterpret_cast<const sockaddr*>(&addr), text, sizeof text) == 0) source_ = text;
+  }
 
  private:
   UvStream(uv_loop_t* loop, bool unix_socket) {
@@ -147,6 +159,7 @@ class UvStream final : public Stream, public std::enable_shared_from_this<UvStre
   bool paused_ = false;
   bool ended_ = false;
   bool close_after_flush_ = false;
+  std::string source_;
   std::shared_ptr<UvStream> self_;
 };
 
@@ -160,6 +173,9 @@ class UvListener final : public Listener {
       handle_->pipe.data = this;
       ::unlink(where.unix_path.c_str());
       rc = uv_pipe_bind(&handle_->pipe, where.unix_path.c_str());
+      // Owner and group may connect (the messenger server's user joins the relay's group);
+      // nobody else, whatever the umask.
+      if (rc == 0 && ::chmod(where.unix_path.c_str(), 0660) != 0) rc = uv_translate_sys_error(errno);
     } else {
       VEIL_CHECK(uv_tcp_init(loop, &handle_->tcp) == 0, "uv_tcp_init");
       handle_->tcp.data = this;
@@ -209,6 +225,7 @@ class UvListener final : public Listener {
       s->close();
       return;
     }
+    if (!l->unix_) s->read_source();
     l->on_accept_(std::move(s));
   }
   uv_loop_t* loop_;
