@@ -56,8 +56,24 @@ std::size_t MemorySubmitter::accepted() const {
   return n;
 }
 
-MemoryDeliverServer::MemoryDeliverServer(MemoryNetwork& net, const relay::Endpoint& where) {
-  listener_ = net.listen(where, [this](std::shared_ptr<relay::Stream> s) {
+MemoryDeliverServer::MemoryDeliverServer(MemoryNetwork& net, const relay::Endpoint& where)
+    : net_(net), where_(where) {
+  listen();
+}
+
+void MemoryDeliverServer::go_down() {
+  listener_.reset();
+  std::vector<std::shared_ptr<relay::FramedStream>> open = conns_;
+  for (auto& c : open) c->close();
+  unacked_.clear();  // what it had not acknowledged is lost with it
+}
+
+void MemoryDeliverServer::come_back() {
+  if (!listener_) listen();
+}
+
+void MemoryDeliverServer::listen() {
+  listener_ = net_.listen(where_, [this](std::shared_ptr<relay::Stream> s) {
     ++connections_;
     auto conn = relay::FramedStream::create(std::move(s), 1u << 20);
     conns_.push_back(conn);

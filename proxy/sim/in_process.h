@@ -60,8 +60,15 @@ class MemoryDeliverServer {
   void send_frame(ByteView body);
   const std::vector<relay::Delivery>& deliveries() const { return deliveries_; }
   std::size_t connections() const { return connections_; }
+  // An outage: stops listening and closes every connection (what it had not acknowledged is
+  // forgotten, as by a crashed server); come_back() listens again at the same endpoint.
+  void go_down();
+  void come_back();
 
  private:
+  void listen();
+  MemoryNetwork& net_;
+  relay::Endpoint where_;
   std::unique_ptr<relay::Listener> listener_;
   std::vector<std::shared_ptr<relay::FramedStream>> conns_;
   std::vector<relay::Delivery> deliveries_;
