@@ -1,4 +1,5 @@
-// Entry point of veil-bench: `veil-bench crypto|relay|journal|tls|privacy ...` (each prints its options).
+// Entry point of veil-bench: `veil-bench crypto|relay|journal|tls|privacy|soak ...` (each prints its
+// options).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -9,12 +10,18 @@
 #include "bench/relay/journal_bench.h"
 #include "bench/relay/throughput.h"
 #include "bench/relay/tls_bench.h"
+#include "bench/soak/soak.h"
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "privacy") == 0) {
     veil::bench::PrivacyOptions p;
     if (!veil::bench::parse_privacy_options(argc, argv, 2, p)) return 2;
     return veil::bench::run_privacy_bench(p);
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "soak") == 0) {
+    veil::bench::SoakOptions o;
+    if (!veil::bench::parse_soak_options(argc, argv, 2, o)) return 2;
+    return veil::bench::run_soak(o);
   }
   if (argc >= 2 && std::strcmp(argv[1], "journal") == 0) {
     veil::bench::JournalBenchOptions j;

@@ -113,6 +113,9 @@ struct Spec {
   // start() (all relays) also waits until every relay's peer links are up and stay up for a
   // moment; a deployment whose links do not come up within 10 s is a std::runtime_error.
   bool await_links = true;
+  // Keep every delivery (alpha_deliveries(), beta_deliveries()); false: count them only (a long
+  // run).
+  bool keep_deliveries = true;
   // Told about every relay that exited other than cleanly when stopped (unless stop(name, false))
   // and, from expect_running(), every relay that is no longer running. Unset: ignored.
   std::function<void(const std::string& what)> on_fault;
@@ -190,7 +193,7 @@ class Deployment {
   DeliverServer& beta_server() { return *beta_messenger_.server; }
   std::vector<Delivered> alpha_deliveries() const;
   std::vector<Delivered> beta_deliveries() const;
-  std::size_t beta_delivery_count() const;
+  std::size_t beta_delivery_count() const;  // counted also without Spec::keep_deliveries
   // Also hands every delivery to relay `provider_relay`'s stand-in (kAlpha or kBeta) to
   // `handler`, on the stand-in's thread, one at a time; set it before the first start.
   void on_delivery(const std::string& provider_relay, DeliverServer::Handler handler);
@@ -198,7 +201,8 @@ class Deployment {
  private:
   struct Messenger {
     std::unique_ptr<DeliverServer> server;
-    std::vector<Delivered> received;  // guarded by mu_
+    std::vector<Delivered> received;  // guarded by mu_ (empty without Spec::keep_deliveries)
+    std::size_t count = 0;            // guarded by mu_: deliveries received
     DeliverServer::Handler handler;   // guarded by mu_
   };
   Messenger& messenger(const std::string& provider_relay);
@@ -212,6 +216,7 @@ class Deployment {
   void fault(const std::string& what) const;
 
   bool await_links_;
+  bool keep_deliveries_;
   bool tls_links_;  // peer links run TLS: taps record TLS records
   DirectoryOptions directory_options_;
   std::function<void(const std::string&)> on_fault_;

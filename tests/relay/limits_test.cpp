@@ -17,10 +17,15 @@ constexpr Micros kSecond = 1'000'000;
 // A raw connection to one of a relay's listeners, from `source` (empty: none), reading what comes
 // unless told not to.
 struct RawConn {
+  struct Seen {
+    bool ended = false;
+    bool closed = false;
+  };
   std::unique_ptr<relay::Dialer> dialer;
   std::shared_ptr<relay::Stream> stream;
-  bool ended = false;
-  bool closed = false;
+  // Shared with the stream's handlers, which may run after this object is gone (the world
+  // closes what is left open when it ends).
+  std::shared_ptr<Seen> seen = std::make_shared<Seen>();
   RawConn(sim::InProcessWorld& w, const relay::Endpoint& to, const std::string& source = {},
           bool read = true) {
     auto on_connected = [this, read](std::shared_ptr<relay::Stream> s) {
@@ -33,10 +38,11 @@ struct RawConn {
     w.settle();
   }
   void start() {
-    stream->start({[](ByteView) {}, [this] { ended = true; }, [this] { closed = true; }});
+    std::shared_ptr<Seen> s = seen;
+    stream->start({[](ByteView) {}, [s] { s->ended = true; }, [s] { s->closed = true; }});
   }
   // The relay closed it (seen as the end of input, or the close).
-  bool dropped() const { return ended || closed; }
+  bool dropped() const { return seen->ended || seen->closed; }
   void send(ByteView bytes) {
     const ByteView pieces[] = {bytes};
     stream->write(pieces);
