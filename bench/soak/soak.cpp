@@ -2,6 +2,7 @@
 #include "bench/soak/soak.h"
 
 #include <dirent.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +26,10 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// SIGINT or SIGTERM ends the soak early: the load stops, the relays drain, the report is written.
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop = true; }
+
 const char* const kRelays[] = {sim::kAlpha, "mix-1", sim::kBeta};
 
 struct Sample {
@@ -36,6 +41,7 @@ struct Sample {
   uint64_t fds = 0;
   uint64_t pool = 0;
   uint64_t queued = 0;
+  uint64_t epoch = 0;
   uint64_t accepted = 0;   // the load's totals at this time
   uint64_t busy = 0;
   uint64_t delivered = 0;
@@ -115,7 +121,7 @@ double probe_capacity(Load& load, double seconds) {
   const auto begin = SteadyClock::now();
   uint64_t at_quarter = 0;
   bool quarter_seen = false;
-  while (seconds_since(begin) < seconds) {
+  while (seconds_since(begin) < seconds && !g_stop) {
     if (!quarter_seen && seconds_since(begin) >= seconds / 4) {
       at_quarter = load.accepted();
       quarter_seen = true;
@@ -133,6 +139,7 @@ struct Verdict {
   uint64_t rss_warm = 0, rss_last = 0, rss_max = 0;
   uint64_t fds_min = UINT64_MAX, fds_max = 0;
   uint64_t pool_max = 0, queued_max = 0;
+  uint64_t epoch_min = UINT64_MAX, epoch_max = 0;
   bool flat = true;
 };
 
@@ -154,6 +161,8 @@ std::vector<Verdict> judge(const std::vector<Sample>& samples, double warmup_s) 
       v.fds_max = std::max(v.fds_max, s.fds);
       v.pool_max = std::max(v.pool_max, s.pool);
       v.queued_max = std::max(v.queued_max, s.queued);
+      v.epoch_min = std::min(v.epoch_min, s.epoch);
+      v.epoch_max = std::max(v.epoch_max, s.epoch);
       v.rss_max = std::max(v.rss_max, s.rss_kb);
       if (s.incarnation != last) continue;
       if (v.rss_warm == 0 && s.alive_s >= warmup_s) v.rss_warm = s.rss_kb;
@@ -231,6 +240,15 @@ int run_soak(const SoakOptions& o) {
                  {"per_peer_queue", 20000},
                  {"metrics_interval_ms", 500}};
   spec.on_fault = [&](const std::string& what) { faults.push_back(what); };
+  // Epochs of 5 minutes (overlap 1 minute): the replay cache, which holds one epoch's tags, is
+  // dropped along the way, so its size does not read as growth; each relay makes its switches.
+  spec.directory.epoch_length_s = 300;
+  spec.directory.valid_for_s = static_cast<int64_t>(o.minutes * 60 + o.probe_seconds) + 3600;
+  spec.common["epoch_overlap_ms"] = 60000;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
   std::filesystem::create_directories(o.out);
   sim::Deployment net(spec, "veil-soak");
   try {
@@ -251,7 +269,7 @@ int run_soak(const SoakOptions& o) {
   const std::size_t delivered0 = net.beta_delivery_count();
 
   std::ofstream csv(std::filesystem::path(o.out) / "samples.csv");
-  csv << "t_s,relay,incarnation,alive_s,rss_kb,fds,pool,queued,accepted,busy,delivered\n";
+  csv << "t_s,relay,incarnation,alive_s,rss_kb,fds,pool,queued,epoch,accepted,busy,delivered\n";
   std::vector<Sample> samples;
   std::map<std::string, int> incarnation;
   std::map<std::string, SteadyClock::time_point> started;
@@ -265,7 +283,7 @@ int run_soak(const SoakOptions& o) {
   auto last_tick = SteadyClock::now();
   while (true) {
     const double t = seconds_since(begin);
-    if (t >= total_s) break;
+    if (t >= total_s || g_stop) break;
     // Load at `rate`, in 10 ms steps; what cannot be sent (too much in flight) is dropped from
     // the schedule, not caught up later.
     const auto now = SteadyClock::now();
@@ -286,12 +304,13 @@ int run_soak(const SoakOptions& o) {
         if (m.contains("gauges")) {
           s.pool = m["gauges"].value("pool", uint64_t{0});
           s.queued = m["gauges"].value("queued", uint64_t{0});
+          s.epoch = m["gauges"].value("epoch", uint64_t{0});
         }
         s.accepted = load.accepted() - accepted0;
         s.busy = load.busy() - busy0;
         s.delivered = net.beta_delivery_count() - delivered0;
         csv << s.t << ',' << s.relay << ',' << s.incarnation << ',' << s.alive_s << ',' << s.rss_kb << ','
-            << s.fds << ',' << s.pool << ',' << s.queued << ',' << s.accepted << ',' << s.busy << ','
+            << s.fds << ',' << s.pool << ',' << s.queued << ',' << s.epoch << ',' << s.accepted << ',' << s.busy << ','
             << s.delivered << '\n';
         samples.push_back(s);
       }
@@ -318,6 +337,7 @@ int run_soak(const SoakOptions& o) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  const double ran_s = seconds_since(begin);
   load.finish();
   const uint64_t accepted = load.accepted() - accepted0;
   const uint64_t busy = load.busy() - busy0;
@@ -330,19 +350,21 @@ int run_soak(const SoakOptions& o) {
   const std::vector<Verdict> verdicts = judge(samples, std::min(o.warmup_s, total_s / 3));
 
   std::ostringstream md;
-  md << "Soak: " << o.minutes << " min at " << std::lround(rate) << " submissions/s (capacity probe "
+  const double ran_min = ran_s / 60;
+  md << "Soak: " << std::round(ran_min * 10) / 10 << " min (of " << o.minutes << " planned) at " << std::lround(rate) << " submissions/s (capacity probe "
      << std::lround(capacity) << "/s), " << kills << " crashes and restarts (mix-1, relay-beta in turn), "
      << reloads << " reloads; samples every " << o.sample_seconds << " s.\n\n"
-     << "| relay | processes | RSS after warm-up → end (max), MiB | open fds min–max | pool max | queued max | flat |\n"
-     << "|---|---|---|---|---|---|---|\n";
+     << "| relay | processes | RSS after warm-up → end (max), MiB | open fds min–max | pool max | queued max | epochs | flat |\n"
+     << "|---|---|---|---|---|---|---|---|\n";
   bool flat = true;
   for (const Verdict& v : verdicts) {
     char row[256];
-    std::snprintf(row, sizeof row, "| %s | %d | %.1f → %.1f (%.1f) | %llu–%llu | %llu | %llu | %s |\n",
+    std::snprintf(row, sizeof row, "| %s | %d | %.1f → %.1f (%.1f) | %llu–%llu | %llu | %llu | %llu–%llu | %s |\n",
                   v.relay.c_str(), v.incarnations, static_cast<double>(v.rss_warm) / 1024.0,
                   static_cast<double>(v.rss_last) / 1024.0, static_cast<double>(v.rss_max) / 1024.0,
                   static_cast<unsigned long long>(v.fds_min), static_cast<unsigned long long>(v.fds_max),
                   static_cast<unsigned long long>(v.pool_max), static_cast<unsigned long long>(v.queued_max),
+                  static_cast<unsigned long long>(v.epoch_min), static_cast<unsigned long long>(v.epoch_max),
                   v.flat ? "yes" : "no");
     md << row;
     flat = flat && v.flat;
