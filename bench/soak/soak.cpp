@@ -143,8 +143,8 @@ struct Verdict {
   bool flat = true;
 };
 
-// Per relay: resident memory from the first sample `warmup_s` into its last process's run to the
-// last sample; descriptors, pool and queue over every sample.
+// Per relay, over its last process's samples from `warmup_s` into its run: resident memory (first
+// to last) and descriptors; pool, queue and epochs over every sample.
 std::vector<Verdict> judge(const std::vector<Sample>& samples, double warmup_s) {
   std::vector<Verdict> out;
   for (const char* name : kRelays) {
@@ -157,21 +157,22 @@ std::vector<Verdict> judge(const std::vector<Sample>& samples, double warmup_s) 
     v.incarnations = last + 1;
     for (const Sample& s : samples) {
       if (s.relay != name) continue;
-      v.fds_min = std::min(v.fds_min, s.fds);
-      v.fds_max = std::max(v.fds_max, s.fds);
       v.pool_max = std::max(v.pool_max, s.pool);
       v.queued_max = std::max(v.queued_max, s.queued);
       v.epoch_min = std::min(v.epoch_min, s.epoch);
       v.epoch_max = std::max(v.epoch_max, s.epoch);
       v.rss_max = std::max(v.rss_max, s.rss_kb);
-      if (s.incarnation != last) continue;
-      if (v.rss_warm == 0 && s.alive_s >= warmup_s) v.rss_warm = s.rss_kb;
+      if (s.incarnation != last || s.alive_s < warmup_s) continue;
+      if (v.rss_warm == 0) v.rss_warm = s.rss_kb;
       v.rss_last = s.rss_kb;
+      v.fds_min = std::min(v.fds_min, s.fds);
+      v.fds_max = std::max(v.fds_max, s.fds);
     }
     // Flat: memory grew by at most 10 % (or 8 MiB) after the warm-up, and descriptors moved by at
-    // most 8 (connections coming and going across restarts of the neighbours).
+    // most 12 (links coming and going across the neighbours' restarts, the journal's files).
     const uint64_t allowed = std::max<uint64_t>(v.rss_warm / 10, 8192);
-    v.flat = v.rss_warm != 0 && v.rss_last <= v.rss_warm + allowed && v.fds_max - v.fds_min <= 8;
+    v.flat = v.rss_warm != 0 && v.rss_last <= v.rss_warm + allowed && v.fds_max >= v.fds_min &&
+             v.fds_max - v.fds_min <= 12;
     out.push_back(v);
   }
   return out;
@@ -263,8 +264,10 @@ int run_soak(const SoakOptions& o) {
   std::printf("{\"part\":\"probe\",\"capacity_per_s\":%.0f,\"rate_per_s\":%.0f}\n", capacity, rate);
   std::fflush(stdout);
   // What the probe left in the relays goes first.
-  sim::wait_until(std::chrono::seconds(60), [&] { return net.beta_delivery_count() >= load.accepted(); },
-                  std::chrono::milliseconds(100));
+  if (!sim::wait_until(std::chrono::seconds(60), [&] { return net.beta_delivery_count() >= load.accepted(); },
+                       std::chrono::milliseconds(100))) {
+    faults.push_back("the probe's accepted submissions were not all delivered within 60 s");
+  }
   const uint64_t accepted0 = load.accepted(), busy0 = load.busy(), sent0 = load.sent();
   const std::size_t delivered0 = net.beta_delivery_count();
 
@@ -354,11 +357,20 @@ int run_soak(const SoakOptions& o) {
   md << "Soak: " << std::round(ran_min * 10) / 10 << " min (of " << o.minutes << " planned) at " << std::lround(rate) << " submissions/s (capacity probe "
      << std::lround(capacity) << "/s), " << kills << " crashes and restarts (mix-1, relay-beta in turn), "
      << reloads << " reloads; samples every " << o.sample_seconds << " s.\n\n"
-     << "| relay | processes | RSS after warm-up → end (max), MiB | open fds min–max | pool max | queued max | epochs | flat |\n"
+     << "| relay | processes | RSS after warm-up → end (max), MiB | open fds after warm-up | pool max | queued max | epochs | flat |\n"
      << "|---|---|---|---|---|---|---|---|\n";
   bool flat = true;
   for (const Verdict& v : verdicts) {
     char row[256];
+    if (v.rss_warm == 0) {  // its last process ran shorter than the warm-up
+      std::snprintf(row, sizeof row, "| %s | %d | – (max %.1f) | – | %llu | %llu | %llu–%llu | not judged |\n",
+                    v.relay.c_str(), v.incarnations, static_cast<double>(v.rss_max) / 1024.0,
+                    static_cast<unsigned long long>(v.pool_max), static_cast<unsigned long long>(v.queued_max),
+                    static_cast<unsigned long long>(v.epoch_min), static_cast<unsigned long long>(v.epoch_max));
+      md << row;
+      flat = false;
+      continue;
+    }
     std::snprintf(row, sizeof row, "| %s | %d | %.1f → %.1f (%.1f) | %llu–%llu | %llu | %llu | %llu–%llu | %s |\n",
                   v.relay.c_str(), v.incarnations, static_cast<double>(v.rss_warm) / 1024.0,
                   static_cast<double>(v.rss_last) / 1024.0, static_cast<double>(v.rss_max) / 1024.0,
@@ -370,12 +382,14 @@ int run_soak(const SoakOptions& o) {
     flat = flat && v.flat;
   }
   md << "\nSubmissions sent " << sent << ", accepted " << accepted << ", busy " << busy << ", other "
-     << load.other() << "; deliveries " << delivered << " (a crash may deliver a message twice: the "
-     << "journal keeps at-least-once across a crash).\n";
+     << load.other() << "; deliveries " << delivered << ". The load reuses a bank of sealed "
+     << "envelopes, so a delivery made twice across a crash cannot be told apart here: this checks "
+     << "that no fewer arrived than were accepted (exactly once across crashes is integration.crash's "
+     << "test).\n";
   for (const std::string& f : faults) md << "\nFault: " << f << "\n";
   std::ofstream(std::filesystem::path(o.out) / "summary.md") << md.str();
   std::fputs(md.str().c_str(), stdout);
-  const bool delivered_all = delivered >= accepted;
+  const bool delivered_all = accepted > 0 && delivered >= accepted;
   const bool judged = o.minutes >= 10;
   std::printf("{\"part\":\"soak\",\"accepted\":%llu,\"delivered\":%llu,\"busy\":%llu,\"faults\":%zu,"
               "\"flat\":%s,\"judged\":%s}\n",

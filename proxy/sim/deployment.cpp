@@ -309,6 +309,7 @@ void Deployment::prepare() {
   }
   for (auto& [ends, t] : taps_) t->set_target(node(ends.second).peer_port);
   write_directory(nodes_, dir_.path(), directory_options_);
+  for (const auto& n : nodes_) std::filesystem::remove(dir_.path() / (n.name + ".directory.json"));
   prepared_ = true;
 }
 

@@ -130,8 +130,11 @@ std::string sign_directory(const std::vector<RelayNode>& view, const std::filesy
 nlohmann::json relay_config(const RelayNode& self, const std::vector<RelayNode>& all,
                             const std::filesystem::path& dir) {
   if (!std::filesystem::exists(dir / "network.json")) write_directory(all, dir);
+  // Signed once, at the first start after the ports were picked (Deployment::prepare removes the
+  // old one): a restarted relay keeps the directory it had, or a newer one published since, as a
+  // relay of a real network does (re-signing now would need the epoch keys it has wiped).
   const auto directory_file = dir / (self.name + ".directory.json");
-  std::ofstream(directory_file) << sign_directory(all, dir);
+  if (!std::filesystem::exists(directory_file)) std::ofstream(directory_file) << sign_directory(all, dir);
   nlohmann::json net;
   std::ifstream(dir / "network.json") >> net;
   nlohmann::json j;

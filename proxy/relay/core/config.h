@@ -49,12 +49,12 @@ struct CoverConfig {
 // What one connection or one party may hold or send (docs/security.md "Limits"). A connection that
 // breaks one is closed and counted; nobody else's messages are touched.
 struct LimitsConfig {
-  std::size_t peer_connections = 512;           // inbound peer connections open at once
+  std::size_t peer_connections = 512;  // inbound peer connections not yet identified, at once
   std::size_t peer_connections_per_source = 16;  // of those, from one source address
   std::size_t submit_connections = 256;         // submit connections open at once
   Micros frame_timeout = 30'000'000;  // a frame begun and not finished, or an inbound peer
                                       // connection not identified, for this long
-  std::size_t unread_bytes = 16u << 20;  // written to a connection and not read by its peer
+  std::size_t unread_bytes = 16u << 20;  // held for a connection whose peer does not read
   double submit_rate = 0;                // submissions/s per destination relay; 0: no limit
   std::size_t submit_burst = 1000;       // what a destination relay's bucket holds
 };

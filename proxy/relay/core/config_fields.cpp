@@ -176,10 +176,12 @@ const Field<RelayConfig> kRelayFields[] = {
      "packets queued per peer (and deliveries pending) before submissions are refused as busy",
      VEIL_SLOT(RelayConfig, per_peer_queue)},
     {"limits.peer_connections", Kind::integer, "connections", {1, 1e6}, Need::optional,
-     "inbound peer connections open at once; one more is closed at accept",
+     "inbound peer connections whose peer is not yet known (handshaking, or never saying who it "
+     "is) open at once; at the cap a new one closes the oldest of them (links of directory relays "
+     "are not counted)",
      VEIL_SLOT(RelayConfig, limits.peer_connections)},
     {"limits.peer_connections_per_source", Kind::integer, "connections", {1, 1e6}, Need::optional,
-     "inbound peer connections open at once from one source address",
+     "inbound peer connections open at once from one source address; one more is closed at accept",
      VEIL_SLOT(RelayConfig, limits.peer_connections_per_source)},
     {"limits.submit_connections", Kind::integer, "connections", {1, 1e6}, Need::optional,
      "submit connections open at once; one more is closed at accept",
@@ -189,12 +191,13 @@ const Field<RelayConfig> kRelayFields[] = {
      "whose peer has not identified itself, is closed after this long",
      VEIL_SLOT(RelayConfig, limits.frame_timeout)},
     {"limits.unread_bytes", Kind::integer, "bytes", {65536, 1e10}, Need::optional,
-     "bytes written to a submit or inbound peer connection and not yet read by the other side; "
-     "above this the connection is closed",
+     "bytes the relay holds for a submit or inbound peer connection and cannot write because the "
+     "other side does not read (the kernel's socket buffers come on top); above this the "
+     "connection is closed",
      VEIL_SLOT(RelayConfig, limits.unread_bytes)},
     {"limits.submit_rate", Kind::number, "submissions/s", {0, 1e7}, Need::optional,
-     "submissions accepted per second for each destination relay (token bucket), the rest "
-     "answered busy; 0: no limit",
+     "submissions accepted per second for each destination relay (token bucket, all submit "
+     "connections together), the rest answered busy; 0: no limit",
      VEIL_SLOT(RelayConfig, limits.submit_rate)},
     {"limits.submit_burst", Kind::integer, "submissions", {1, 1e9}, Need::optional,
      "submissions a destination relay's bucket holds (taken at once after a quiet spell)",

@@ -147,14 +147,14 @@ std::string render_exposition(const ExpositionInput& in) {
 
   // Limits (docs/security.md): connections refused at accept, and closed for stalling or not
   // reading.
-  t.counters("veil_connections_refused_total", "Connections closed at accept because a limit was reached, by interface and reason.",
+  t.counters("veil_connections_refused_total", "Connections closed because a listener's cap was reached, by interface and reason (at the total peer cap the oldest unidentified connection makes room for the new one).",
              {{{{"interface", "peer"}, {"reason", "too_many"}}, c(Counter::peer_connections_refused)},
               {{{"interface", "peer"}, {"reason", "too_many_from_source"}}, c(Counter::peer_connections_refused_source)},
               {{{"interface", "submit"}, {"reason", "too_many"}}, c(Counter::submit_connections_refused)}});
   t.counters("veil_connections_closed_total",
              "Connections closed for breaking a limit, by interface and reason: slow (a frame not "
              "finished within limits.frame_timeout_ms) or unread (more than limits.unread_bytes "
-             "written and not read).",
+             "held for a peer that does not read).",
              {{{{"interface", "peer"}, {"reason", "slow"}}, c(Counter::peer_connections_slow)},
               {{{"interface", "peer"}, {"reason", "unread"}}, c(Counter::peer_connections_unread)},
               {{{"interface", "submit"}, {"reason", "slow"}}, c(Counter::submit_connections_slow)},

@@ -6,11 +6,17 @@
 
 namespace veil::relay {
 
+bool RelayState::identified(const InboundLink& l) {
+  if (!l.secure) return false;
+  const auto who = l.secure->peer();
+  return who.has_value() && peer_by_name(who->name) != nullptr;
+}
+
+// Per source: the new connection is refused (a source only crowds itself out). In all: the
+// connections whose peer is not known yet share the cap; at the cap the oldest of them makes room
+// (a relay's handshake takes milliseconds, so an old unidentified connection is the likeliest to
+// be a stalled one), and links of known relays are never counted or closed.
 bool RelayState::admit_inbound_connection(const Stream& s) {
-  if (inbound_.size() >= config_.limits.peer_connections) {
-    metrics_.inc(Counter::peer_connections_refused);
-    return false;
-  }
   const std::string source = s.source();
   if (!source.empty()) {
     auto it = inbound_by_source_.find(source);
@@ -19,6 +25,17 @@ bool RelayState::admit_inbound_connection(const Stream& s) {
       return false;
     }
   }
+  std::size_t unidentified = 0;
+  InboundLink* oldest = nullptr;
+  for (const auto& l : inbound_) {
+    if (!l->conn || l->conn->closed() || identified(*l)) continue;
+    ++unidentified;
+    if (oldest == nullptr || l->accepted_at < oldest->accepted_at) oldest = l.get();
+  }
+  if (unidentified < config_.limits.peer_connections) return true;
+  metrics_.inc(Counter::peer_connections_refused);
+  if (oldest == nullptr) return false;
+  oldest->conn->close();
   return true;
 }
 
@@ -55,8 +72,9 @@ bool RelayState::take_submit_token(Peer& destination) {
   return true;
 }
 
-// Looks at every connection a quarter of the frame timeout apart (so a stall is found within
-// 1.25 timeouts).
+// Looks at every connection a quarter of the frame timeout apart: a connection is closed between
+// one and one and a half timeouts after it began waiting (it is first seen waiting up to a
+// quarter later, and closed at the first look a timeout after that).
 void RelayState::arm_limits_timer() {
   if (stopped_) return;
   limits_timer_->arm_at(env_.clock.now() + std::max<Micros>(config_.limits.frame_timeout / 4, 1000));
@@ -74,7 +92,12 @@ bool RelayState::check_connection(FramedStream& conn, SlowWatch& w, bool unident
   // Waiting is the relay's doing while it paused the reads; progress is a finished frame. An
   // idle connection is fine once its peer is known (links between relays may be quiet).
   const bool waiting = !conn.paused() && (conn.mid_frame() || unidentified);
-  if (!waiting || conn.frames() != w.frames) {
+  if (!waiting) {
+    w.waiting = false;
+    return false;
+  }
+  if (!w.waiting || conn.frames() != w.frames) {  // began waiting, or made progress, since the last look
+    w.waiting = true;
     w.frames = conn.frames();
     w.since = now;
     return false;
@@ -91,8 +114,7 @@ void RelayState::on_limits_timer() {
   std::vector<std::shared_ptr<InboundLink>> links = inbound_;
   for (auto& l : links) {
     if (l->conn) {
-      const bool unidentified = !l->secure->peer().has_value();
-      check_connection(*l->conn, l->slow, unidentified, Counter::peer_connections_slow,
+      check_connection(*l->conn, l->slow, !identified(*l), Counter::peer_connections_slow,
                        Counter::peer_connections_unread);
     }
   }

@@ -18,7 +18,8 @@ void RelayState::on_inbound_connection(std::shared_ptr<Stream> s) {
   auto link = std::make_shared<InboundLink>();
   link->source = s->source();
   if (!link->source.empty()) ++inbound_by_source_[link->source];
-  link->slow.since = env_.clock.now();
+  link->accepted_at = env_.clock.now();
+  link->slow = SlowWatch{true, 0, link->accepted_at};  // waiting for its peer from the start
   link->secure = env_.security.inbound(std::move(s));
   link->conn = FramedStream::create(link->secure, config_.packet_size + 64);
   inbound_.push_back(link);

@@ -79,8 +79,8 @@ void RelayState::start() {
     provider_->retry_timer->arm_at(env_.clock.now() + std::max<Micros>(config_.deliver_retry, 10'000));
   }
   arm_cover_timer();
-  arm_epoch_timer();
-  arm_limits_timer();  // a change since the constructor's snapshot is due at once
+  arm_epoch_timer();  // a change since the constructor's snapshot is due at once
+  arm_limits_timer();
 }
 
 // Whatever the journal kept from an earlier run goes back where it was: replay tags into the

@@ -76,15 +76,16 @@ struct PoolItem {
   Micros mixed = 0;         // when it entered the mix (its mixing delay starts then)
 };
 
-// Stage 1: the submissions of one read, prepared on a worker.
-// limits.cpp: what a connection has shown of progress at the last look, to find one that holds a
-// begun frame (or, inbound on a peer link, has not identified its peer) for longer than
-// limits.frame_timeout.
+// limits.cpp: what a connection has shown at the last look, to find one that has been waiting (a
+// begun frame, or an inbound peer link whose peer is not known) with no finished frame for longer
+// than limits.frame_timeout.
 struct SlowWatch {
-  uint64_t frames = 0;
-  Micros since = 0;
+  bool waiting = false;  // it was waiting at the last look
+  uint64_t frames = 0;   // frames it had delivered then
+  Micros since = 0;      // since when it has been waiting without a finished frame
 };
 
+// Stage 1: the submissions of one read, prepared on a worker.
 struct SubmitOutcome {
   uint64_t request_id = 0;
   Error error = Error::ok;
@@ -137,6 +138,7 @@ struct InboundLink {
   bool onion_first = false;
   uint64_t ack_upto = 0;  // highest sequence number applied in this completion
   std::string source;     // the connection's source address (limits.cpp), empty for Unix
+  Micros accepted_at = 0;
   SlowWatch slow;
 };
 
@@ -268,9 +270,12 @@ class RelayState {
   void arm_limits_timer();
   void on_limits_timer();
   // Whether `conn` broke a limit at this look (then it is closed and counted).
-  // `unidentified`: the link security has not yet said who the peer is (that is waited for too).
+  // `unidentified`: no relay of the directory is known to be at the other end yet (that is
+  // waited for too).
   bool check_connection(FramedStream& conn, SlowWatch& w, bool unidentified, Counter slow,
                         Counter unread);
+  // Whether the link's security layer named a relay of the directory.
+  bool identified(const InboundLink& l);
 
   // cover_traffic.cpp
   void on_cover_timer();

@@ -18,7 +18,6 @@ void RelayState::on_submit_connection(std::shared_ptr<Stream> s) {
   }
   metrics_.inc(Counter::submit_connections);
   auto sc = std::make_shared<SubmitConn>();
-  sc->slow.since = env_.clock.now();
   sc->conn = FramedStream::create(std::move(s), kMaxSubmitFrame);
   provider_->submits[sc->conn.get()] = sc;
   SubmitConn* raw = sc.get();
