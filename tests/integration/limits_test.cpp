@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -113,6 +114,19 @@ BOOST_AUTO_TEST_CASE(thousands_of_idle_peer_connections_are_capped_then_timed_ou
   for (const std::string name : {kAlpha, kMix}) {
     BOOST_TEST_CONTEXT(name) { BOOST_TEST(net.counter(name, "peer_disconnects") == 0u); }
   }
+}
+
+BOOST_AUTO_TEST_CASE(unix_sockets_get_the_configured_mode_whatever_the_umask) {
+  Deployment net("limits-unix");
+  const std::string socket = (net.dir() / "submit.sock").string();
+  net.configure(kAlpha, {{"submit_listen", "unix:" + socket}, {"unix_socket_mode", "0640"}});
+  const mode_t old_umask = ::umask(0);  // the relay inherits it: sockets would be 0777
+  net.start(kAlpha);
+  ::umask(old_umask);
+  struct stat st {};
+  BOOST_REQUIRE(::stat(socket.c_str(), &st) == 0);
+  BOOST_TEST(S_ISSOCK(st.st_mode));
+  BOOST_TEST((st.st_mode & 07777) == 0640u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,8 @@
 // Limits in process: a peer port holds no more connections than its caps (in all and per source),
 // a connection that stalls mid-frame or never identifies itself is closed after the frame timeout,
-// one that never reads is closed past the unread bound, submissions over a destination's rate
-// are answered busy; each is counted, and everyone else's messages go through.
+// one that never reads is closed past the unread bound, a frame over an interface's maximum ends
+// its connection, submissions over a destination's rate are answered busy; each is counted, and
+// everyone else's messages go through.
 #include <boost/test/unit_test.hpp>
 #include <memory>
 #include <vector>
@@ -193,6 +194,34 @@ BOOST_AUTO_TEST_CASE(submissions_over_a_destinations_rate_are_answered_busy) {
   BOOST_TEST(sub.accepted() == 7u);
   w.advance(5 * kSecond);
   BOOST_TEST(w.deliver(kBeta).deliveries().size() == 7u);  // what was accepted arrives
+}
+
+BOOST_AUTO_TEST_CASE(every_interface_refuses_a_frame_over_its_maximum) {
+  sim::InProcessWorld w;
+  declare_world(w, false);
+  w.start();
+  // Peer link: a packet frame is at most packet_size + 64 bytes.
+  RawConn peer(w, peer_port(w, kBeta));
+  peer.send(relay::frame_header(w.node(kBeta).config.packet_size + 65));
+  w.settle();
+  BOOST_TEST(peer.dropped());
+  BOOST_TEST(w.counter(kBeta, Counter::peer_frames_malformed) == 1u);
+  // Deliver: an acknowledgement is at most 64 bytes; the relay drops the link and dials again.
+  w.deliver(kBeta).send_frame(Bytes(65, 0x08));
+  w.settle();
+  BOOST_TEST(w.counter(kBeta, Counter::deliver_frames_malformed) == 1u);
+  w.advance(kSecond);
+  BOOST_TEST(w.counter(kBeta, Counter::deliver_connects) == 2u);
+  // Submit: a frame is at most 1 MiB.
+  RawConn big(w, submit_port(w));
+  big.send(relay::frame_header((1u << 20) + 1));
+  w.settle();
+  BOOST_TEST(w.counter(kAlpha, Counter::submit_frames_malformed) == 1u);
+  BOOST_TEST(big.dropped());
+  // Nobody else noticed.
+  w.submitter(kAlpha).send(message_to_beta(w, 1));
+  w.advance(kSecond);
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(limits_change_on_reload) {

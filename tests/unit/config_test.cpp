@@ -703,6 +703,26 @@ BOOST_AUTO_TEST_CASE(the_messenger_interfaces_are_local_unless_allowed) {
   valid(replaced(s.provider_config(), "127.0.0.1:7401", "0.0.0.0:7401"));
 }
 
+BOOST_AUTO_TEST_CASE(unix_socket_mode_is_owner_and_group_only) {
+  Scratch s;
+  BOOST_TEST(valid(s.provider_config("unix_socket_mode = \"0600\"")).unix_socket_mode == 0600u);
+  BOOST_TEST(valid(s.provider_config("unix_socket_mode = \"660\"")).unix_socket_mode == 0660u);
+  BOOST_TEST(valid(s.provider_config()).unix_socket_mode == 0660u);
+  BOOST_TEST(only_problem(s.provider_config("unix_socket_mode = \"0666\"")) ==
+             "unix_socket_mode: \"0666\" must let the owner read and write and give others nothing (the "
+             "group's bits are yours to choose)");
+  BOOST_TEST(only_problem(s.provider_config("unix_socket_mode = \"0460\"")) ==
+             "unix_socket_mode: \"0460\" must let the owner read and write and give others nothing (the "
+             "group's bits are yours to choose)");
+  for (const char* bad : {"0o660", "0680", "66", "01660", ""}) {
+    BOOST_TEST(only_problem(s.provider_config(std::string("unix_socket_mode = \"") + bad + "\"")) ==
+               std::string("unix_socket_mode: \"") + bad +
+                   "\" is not a file mode (3 or 4 octal digits, e.g. \"0660\")");
+  }
+  BOOST_TEST(only_problem(s.provider_config("unix_socket_mode = 432")) ==
+             "unix_socket_mode: expected a string, found an integer");
+}
+
 BOOST_AUTO_TEST_CASE(limits_are_read_and_checked) {
   Scratch s;
   const RelayConfig c = valid(s.provider_config("", "[limits]\npeer_connections = 10\npeer_connections_per_source = 2\n"
@@ -1148,7 +1168,7 @@ BOOST_AUTO_TEST_CASE(reference_lists_every_key_once) {
       "cover.loop_rate", "cover.loop_timeout_ms", "cover.alarm_loss", "cover.alarm_latency_ms",
       "per_peer_queue", "limits.peer_connections", "limits.peer_connections_per_source",
       "limits.submit_connections", "limits.frame_timeout_ms", "limits.unread_bytes", "limits.submit_rate",
-      "limits.submit_burst", "allow_remote_messenger", "crypto_workers", "max_replay_entries", "deliver_retry_ms", "recipients",
+      "limits.submit_burst", "unix_socket_mode", "allow_remote_messenger", "crypto_workers", "max_replay_entries", "deliver_retry_ms", "recipients",
       "journal_dir", "run_without_journal", "journal_commit_window_ms", "drain_timeout_ms", "metrics_file",
       "metrics_interval_ms", "log_level"};
   BOOST_TEST(paths == expected, boost::test_tools::per_element());

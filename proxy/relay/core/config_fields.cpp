@@ -11,6 +11,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <span>
@@ -48,6 +50,7 @@ enum class Kind {
   identity_keys,  // an array of Ed25519 public keys, 64 hex digits each
   string_list,  // an array of non-empty strings
   recipients,   // a table: service id -> 16-byte hex access key or "unrestricted"
+  file_mode,    // a string of octal digits ("0660"); stored as an integer
 };
 
 enum class Need {
@@ -202,6 +205,10 @@ const Field<RelayConfig> kRelayFields[] = {
     {"limits.submit_burst", Kind::integer, "submissions", {1, 1e9}, Need::optional,
      "submissions a destination relay's bucket holds (taken at once after a quiet spell)",
      VEIL_SLOT(RelayConfig, limits.submit_burst)},
+    {"unix_socket_mode", Kind::file_mode, "", {}, Need::optional,
+     "permissions of the Unix sockets the relay listens on (submit_listen, peer_listen): the "
+     "messenger server's user joins the relay's group",
+     VEIL_SLOT(RelayConfig, unix_socket_mode)},
     {"allow_remote_messenger", Kind::boolean, "", {}, Need::optional,
      "let submit_listen and deliver_to be TCP addresses that are not loopback (unencrypted on "
      "that network); otherwise only Unix sockets and loopback",
@@ -453,6 +460,23 @@ std::optional<Value> read_value(const toml::node& n, const Field<R>& f, const st
       }
       return Value(*s);
     }
+    case Kind::file_mode: {
+      const std::string* s = as_string(n, path, p);
+      if (s == nullptr) return std::nullopt;
+      const bool octal = s->size() >= 3 && s->size() <= 4 &&
+                         std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '7'; });
+      const long mode = octal ? std::strtol(s->c_str(), nullptr, 8) : -1;
+      if (!octal || mode > 0777) {
+        p.push_back(path + ": \"" + *s + "\" is not a file mode (3 or 4 octal digits, e.g. \"0660\")");
+        return std::nullopt;
+      }
+      if ((mode & 0600) != 0600 || (mode & 0007) != 0) {
+        p.push_back(path + ": \"" + *s + "\" must let the owner read and write and give others nothing "
+                    "(the group's bits are yours to choose)");
+        return std::nullopt;
+      }
+      return Value(static_cast<int64_t>(mode));
+    }
     case Kind::boolean: {
       const auto* b = n.as_boolean();
       if (b == nullptr) {
@@ -626,6 +650,7 @@ std::string type_text(Kind k) {
     case Kind::identity_keys: return "array of strings (hex)";
     case Kind::string_list: return "array of strings";
     case Kind::recipients: return "table";
+    case Kind::file_mode: return "string (octal)";
   }
   return "";
 }
@@ -645,6 +670,7 @@ std::string range_text(const Field<R>& f) {
     case Kind::identity_keys: return "32 bytes each, distinct";
     case Kind::string_list: return "non-empty strings";
     case Kind::recipients: return "service id = 16-byte hex access key or \"unrestricted\"";
+    case Kind::file_mode: return "owner rw, other none: \"0600\"..\"0670\"";
   }
   return "";
 }
@@ -656,6 +682,11 @@ std::string default_text(const Field<R>& f, const R& defaults) {
   const Value v = f.get(defaults);
   if (const auto* i = std::get_if<int64_t>(&v)) {
     if (f.kind == Kind::boolean) return *i != 0 ? "true" : "false";
+    if (f.kind == Kind::file_mode) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "\"%04llo\"", static_cast<unsigned long long>(*i));
+      return mode;
+    }
     return f.kind == Kind::duration_ms ? num(micros_to_ms(*i)) : std::to_string(*i);
   }
   if (const auto* d = std::get_if<double>(&v)) return num(*d);

@@ -54,6 +54,7 @@ std::vector<std::string> restart_only_changes(const RelayConfig& running, const 
   check(!same(running.submit_listen, next.submit_listen), "submit_listen");
   check(!same(running.admin_listen, next.admin_listen), "admin_listen");
   check(!same(running.deliver_to, next.deliver_to), "deliver_to");
+  check(running.unix_socket_mode != next.unix_socket_mode, "unix_socket_mode");
   check(running.key_dir != next.key_dir, "key_dir");
   check(running.directory_file != next.directory_file, "directory_file");
   check(running.epoch_overlap != next.epoch_overlap, "epoch_overlap_ms");

@@ -54,8 +54,11 @@ RelayState::RelayState(RelayConfig config, RelayEnv env)
 void RelayState::start() {
   started_ = true;
   recover();
+  Endpoint peer_at = config_.peer_listen;
+  Endpoint submit_at = config_.submit_listen;
+  peer_at.unix_mode = submit_at.unix_mode = config_.unix_socket_mode;
   peer_listener_ = env_.transport.listen(
-      config_.peer_listen, [this](std::shared_ptr<Stream> s) { on_inbound_connection(std::move(s)); });
+      peer_at, [this](std::shared_ptr<Stream> s) { on_inbound_connection(std::move(s)); });
   for (auto& p : peers_) {
     Peer* peer = p.get();
     Endpoint where;
@@ -68,7 +71,7 @@ void RelayState::start() {
   if (provider_) {
     if (config_.submit_listen.enabled()) {
       provider_->submit_listener = env_.transport.listen(
-          config_.submit_listen,
+          submit_at,
           [this](std::shared_ptr<Stream> s) { on_submit_connection(std::move(s)); });
     }
     provider_->deliver_dialer = env_.transport.dialer(

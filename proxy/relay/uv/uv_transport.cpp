@@ -173,9 +173,8 @@ class UvListener final : public Listener {
       handle_->pipe.data = this;
       ::unlink(where.unix_path.c_str());
       rc = uv_pipe_bind(&handle_->pipe, where.unix_path.c_str());
-      // Owner and group may connect (the messenger server's user joins the relay's group);
-      // nobody else, whatever the umask.
-      if (rc == 0 && ::chmod(where.unix_path.c_str(), 0660) != 0) rc = uv_translate_sys_error(errno);
+      // The configured permissions (owner and group by default), whatever the umask.
+      if (rc == 0 && ::chmod(where.unix_path.c_str(), where.unix_mode) != 0) rc = uv_translate_sys_error(errno);
     } else {
       VEIL_CHECK(uv_tcp_init(loop, &handle_->tcp) == 0, "uv_tcp_init");
       handle_->tcp.data = this;
