@@ -203,16 +203,7 @@ Deployment::~Deployment() { stop(); }
 // process is replaced.
 void Deployment::serve(const std::string& provider_relay) {
   Messenger& m = messenger(provider_relay);
-  auto record = [this, &m](const veil::relay::Delivery& d) {
-    DeliverServer::Handler handler;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++m.count;
-      if (keep_deliveries_) m.received.push_back({Clock::now(), d.SerializeAsString(), d});
-      handler = m.handler;
-    }
-    if (handler) handler(d);
-  };
+  auto record = recorder(m);
   for (int attempt = 1;; ++attempt) {
     try {
       m.server = std::make_unique<DeliverServer>(node(provider_relay).deliver_port, record);
@@ -470,6 +461,34 @@ std::vector<Delivered> Deployment::beta_deliveries() const {
 std::size_t Deployment::beta_delivery_count() const {
   std::lock_guard<std::mutex> lock(mu_);
   return beta_messenger_.count;
+}
+
+// What a messenger stand-in does with each delivery: counts it, keeps it (unless told not to) and
+// hands it to the test's handler.
+DeliverServer::Handler Deployment::recorder(Messenger& m) {
+  return [this, &m](const veil::relay::Delivery& d) {
+    DeliverServer::Handler handler;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++m.count;
+      if (keep_deliveries_) m.received.push_back({Clock::now(), d.SerializeAsString(), d});
+      handler = m.handler;
+    }
+    if (handler) handler(d);
+  };
+}
+
+void Deployment::take_messenger_down(const std::string& provider_relay) {
+  Messenger& m = messenger(provider_relay);
+  if (m.server) m.server->stop();
+  m.server.reset();
+}
+
+void Deployment::bring_messenger_back(const std::string& provider_relay) {
+  Messenger& m = messenger(provider_relay);
+  if (m.server) return;
+  auto record = recorder(m);
+  m.server = std::make_unique<DeliverServer>(node(provider_relay).deliver_port, record);
 }
 
 void Deployment::on_delivery(const std::string& provider_relay, DeliverServer::Handler handler) {

@@ -197,6 +197,11 @@ class Deployment {
   // Also hands every delivery to relay `provider_relay`'s stand-in (kAlpha or kBeta) to
   // `handler`, on the stand-in's thread, one at a time; set it before the first start.
   void on_delivery(const std::string& provider_relay, DeliverServer::Handler handler);
+  // An outage of relay `provider_relay`'s messenger stand-in: it stops listening and drops its
+  // connections; bring_messenger_back() listens again on the same port (std::runtime_error if that
+  // port was taken meanwhile). Deliveries keep going to the same handler and counts.
+  void take_messenger_down(const std::string& provider_relay);
+  void bring_messenger_back(const std::string& provider_relay);
 
  private:
   struct Messenger {
@@ -206,6 +211,7 @@ class Deployment {
     DeliverServer::Handler handler;   // guarded by mu_
   };
   Messenger& messenger(const std::string& provider_relay);
+  DeliverServer::Handler recorder(Messenger& m);
   void serve(const std::string& provider_relay);
   void prepare();  // picks fresh listening ports and points the taps at them
   void start_relays(const std::vector<std::string>& names);

@@ -1,5 +1,6 @@
-// Backpressure: with the next hop down and a small per-peer queue, submissions beyond the bound are
-// answered REJECTED "busy" (never accepted and lost); once the hop is up every accepted one arrives.
+// Backpressure: with the next hop or the messenger server down and a small per-peer queue,
+// submissions beyond the bound are answered REJECTED "busy" (never accepted and lost); once the
+// party is back every accepted one arrives.
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 
@@ -101,6 +102,46 @@ BOOST_AUTO_TEST_CASE(a_full_mix_queue_holds_the_previous_hop_back_and_loses_noth
   std::this_thread::sleep_for(200ms);
   BOOST_TEST(inbox.distinct() == kOffered);
   BOOST_TEST(inbox.problems().empty(), describe(inbox.problems()));
+}
+
+// The messenger server goes away for a while: relay-beta holds its bound of deliveries and stops
+// reading its link, mix-1 and relay-alpha fill their queues, then submissions are answered busy;
+// when the server is back every accepted message arrives, and new ones are taken again.
+BOOST_AUTO_TEST_CASE(a_messenger_outage_fills_the_queues_then_busy_then_resumes) {
+  constexpr std::size_t kBound = 10;
+  Deployment net("backpressure-messenger", {{"per_peer_queue", kBound}});
+  net.start();
+  net.take_messenger_down(kBeta);
+  Submitter submitter(net.submit_port());
+  std::size_t n = 0;
+  for (int round = 0; round < 12; ++round) {  // 60 in rounds of 5, so that the queues fill in turn
+    for (int i = 0; i < 5; ++i, ++n) {
+      BOOST_REQUIRE(submitter.send(v1_submission(net.alpha.accounts[0], net.beta.accounts[n % 6], n, net.rng)));
+    }
+    std::this_thread::sleep_for(300ms);
+  }
+  BOOST_REQUIRE(submitter.wait_answers(10s));
+  const std::set<uint64_t> accepted = submitter.accepted();
+  const auto refused = submitter.rejected();
+  BOOST_TEST(accepted.size() + refused.size() == n);
+  for (const auto& [id, reason] : refused) BOOST_TEST(reason == "busy", "submission " << id);
+  // More than relay-alpha's own bound was taken: the hops behind it held their share.
+  BOOST_TEST(accepted.size() >= 2 * kBound);
+  BOOST_TEST(refused.size() >= kBound);
+  Inbox& inbox = net.beta_inbox();
+  BOOST_TEST(inbox.frames() == 0u);
+
+  net.bring_messenger_back(kBeta);
+  BOOST_REQUIRE_MESSAGE(wait_until(20s, [&] { return inbox.distinct() >= accepted.size(); }),
+                        "after the messenger server came back only " << inbox.distinct() << " of "
+                                                                     << accepted.size() << " arrived");
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST((inbox.messages() == std::set<std::size_t>(accepted.begin(), accepted.end())));
+  BOOST_TEST(inbox.problems().empty(), describe(inbox.problems()));
+  Submitter later(net.submit_port());
+  BOOST_REQUIRE(later.send(v1_submission(net.alpha.accounts[0], net.beta.accounts[0], 1000, net.rng)));
+  BOOST_REQUIRE(later.wait_answers(5s));
+  BOOST_TEST(later.accepted().size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
