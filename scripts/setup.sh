@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 DEBS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libsodium-dev libgcrypt20-dev libsignal-protocol-c-dev libprotobuf-dev protobuf-compiler
       libuv1-dev libboost-test-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
-      libmicrohttpd-dev libsystemd-dev libspdlog-dev prometheus systemd
+      libmicrohttpd-dev libsystemd-dev libspdlog-dev prometheus systemd file
       librocksdb-dev libssl-dev openssl gnuplot-nox nodejs npm ca-certificates curl)
 
 SUDO=""
