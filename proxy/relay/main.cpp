@@ -276,12 +276,6 @@ nlohmann::json config_summary(const RelayConfig& c) {
 // A reload refused whole: the running config stays.
 void refuse_reload(Daemon* d, const std::vector<std::string>& problems) {
   ++d->admin.reloads.refused;
-  for (const std::string& p : problems) {
-    if (p.rfind("directory_file", 0) == 0 || p.rfind("key_dir", 0) == 0) {
-      d->relay->directory_refused();
-      break;
-    }
-  }
   print_json({{"event", "reload"}, {"result", "refused"}, {"serial", d->directory_serial}, {"problems", problems}});
   logs::error("reload refused: the running config stays", {{"config", d->config_path}, {"problems", problems}});
 }
@@ -291,27 +285,21 @@ void refuse_reload(Daemon* d, const std::vector<std::string>& problems) {
 // can change live applies at once (Relay::reconfigure; here: metrics_file, metrics_interval_ms,
 // drain_timeout_ms, log_level) and what cannot is reported as needing a restart.
 void reload(Daemon* d) {
-  std::vector<std::string> problems;
-  std::optional<RelayConfig> next;
   std::ifstream in(d->config_path);
   if (!in) {
-    problems.push_back(d->config_path + ": cannot be read (" + std::strerror(errno) + ")");
-  } else {
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    RelayConfig running = d->started;
-    running.directory_serial = d->directory_serial;
-    ConfigResult r = check_reload(text, now_unix_s(), running);
-    if (auto* p = std::get_if<ConfigProblems>(&r)) {
-      problems = std::move(p->problems);
-    } else {
-      next = std::move(std::get<RelayConfig>(r));
-    }
-  }
-  if (!problems.empty()) {
-    refuse_reload(d, problems);
+    refuse_reload(d, {d->config_path + ": cannot be read (" + std::strerror(errno) + ")"});
     return;
   }
-  ReconfigureOutcome out = d->relay->reconfigure(*next);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  RelayConfig running = d->started;
+  running.directory_serial = d->directory_serial;
+  ReloadResult r = d->relay->reload(text, now_unix_s(), running);
+  if (!r.problems.empty()) {
+    refuse_reload(d, r.problems);
+    return;
+  }
+  const std::optional<RelayConfig>& next = r.next;
+  ReconfigureOutcome& out = r.outcome;
   const Micros period = std::max<Micros>(next->metrics_interval, 10'000);
   if (next->metrics_file != d->metrics_file || period != d->metrics_period) {
     if (next->metrics_file != d->metrics_file) out.changed.push_back("metrics_file");
@@ -419,6 +407,7 @@ int run(const std::string& config_path) {
   // The admin endpoint answers from the start: /readyz says what the relay is still doing.
   AdminServer::Options admin_options;
   admin_options.listen = config.admin_listen;
+  admin_options.unix_mode = config.unix_socket_mode;
   AdminServer admin(admin_options);
   admin.starting_step("reading the keys");
   std::string why;

@@ -3,11 +3,20 @@
 // /readyz turns 503 during a drain; the endpoint also serves on a Unix socket.
 #include <boost/test/unit_test.hpp>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "harness.h"
 #include "load.h"
@@ -28,6 +37,37 @@ double value(const std::string& text, const std::string& series) {
   const auto v = sim::sample_value(text, series);
   BOOST_TEST_REQUIRE(v.has_value(), "no sample " << series);
   return *v;
+}
+
+// GET /readyz over the Unix socket at `path` with a request written by hand (no process spawned,
+// so that polls come every fraction of a millisecond): the raw answer, or "" when nothing listens.
+std::string readyz_over(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+  timeval tv{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string request = "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  (void)!::write(fd, request.data(), request.size());
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return got;
+}
+
+// "503 starting: opening the journal" from a raw HTTP answer: status code and body.
+std::string status_and_body(const std::string& reply) {
+  const auto body = reply.find("\r\n\r\n");
+  if (reply.rfind("HTTP/1.1 ", 0) != 0 || body == std::string::npos) return "unreadable: " + reply;
+  std::string b = reply.substr(body + 4);
+  if (b.ends_with('\n')) b.pop_back();
+  return reply.substr(9, 3) + " " + b;
 }
 
 std::string lower(std::string s) {
@@ -141,7 +181,15 @@ BOOST_AUTO_TEST_CASE(a_scrape_under_load_passes_promtool_counts_the_traffic_and_
   }
 
   // The relays' logs: every line one JSON object with time, level and msg; none names a sender
-  // or a recipient, and only the start line names an address (the relay's own endpoints).
+  // or a recipient, and only the start line names an address (the relay's own endpoints). Every
+  // field is one of those below, none of which is a single message's size or time: a new field
+  // joins this list only if it says neither (the start line's config is the relay's own).
+  const std::set<std::string> fields = {
+      "time", "level", "msg", "version", "config", "peer", "epoch", "peer_port", "submit_port", "admin_port",
+      "packets_recovered", "deliveries_recovered", "changed", "needs_restart", "directory_serial", "mix",
+      "cover_drop_rate", "cover_loop_rate", "log_level", "problems", "problem", "drain_timeout_ms",
+      "left_in_pool", "left_queued", "write_errors_total", "loop_loss_ratio", "loop_latency_p99_ms",
+      "peer_links_down", "down_for_s", "queued", "pending", "path", "error", "line"};
   for (const std::string& name : net.names()) {
     std::ifstream f(net.dir() / (name + ".log"));
     std::size_t lines = 0;
@@ -150,6 +198,19 @@ BOOST_AUTO_TEST_CASE(a_scrape_under_load_passes_promtool_counts_the_traffic_and_
       const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
       BOOST_TEST_REQUIRE(j.is_object(), name << " log line is not JSON: " << line);
       BOOST_TEST((j.contains("time") && j.contains("level") && j.contains("msg")), line);
+      for (const auto& [key, v] : j.items()) BOOST_TEST(fields.count(key) == 1u, "field " << key << " in " << line);
+      if (lines == 1) {  // the start line: the version and the effective config, no secrets
+        BOOST_TEST(j.value("msg", "") == "starting", line);
+        BOOST_TEST(j.value("version", "") == VEIL_VERSION, line);
+        const nlohmann::json& c = j.at("config");
+        BOOST_TEST(c.value("name", "") == name, line);
+        BOOST_TEST(c.contains("mix"), line);
+        BOOST_TEST(c.contains("directory_serial"), line);
+        BOOST_TEST((!c.contains("recipients") || c["recipients"].is_number()), line);  // a count, never who
+        for (const char* secret : {"seed", "priv", "access_key", "identity"}) {
+          BOOST_TEST(line.find(secret) == std::string::npos, secret << " in " << line);
+        }
+      }
       const std::string l = lower(line);
       for (const sim::Provider* p : {&net.alpha, &net.beta}) {
         for (const sim::Account& a : p->accounts) BOOST_TEST(l.find(lower(a.uuid)) == std::string::npos, line);
@@ -193,6 +254,54 @@ BOOST_AUTO_TEST_CASE(readyz_turns_503_during_a_drain) {
   BOOST_TEST(during.body.find("draining") != std::string::npos, during.body);
   BOOST_TEST(sim::http_get(alpha.admin_port(), "/livez").status == 200);  // the loop still turns
   BOOST_TEST(net.stop(kAlpha) == 0);
+}
+
+// From the moment the admin socket exists /readyz answers 503 with the step the relay is at, and
+// 200 only once it is ready; it never goes back. Polled from before the process starts.
+BOOST_AUTO_TEST_CASE(readyz_says_what_the_relay_is_starting_until_it_is_ready) {
+  Deployment net("admin-start", nlohmann::json::object(), false);
+  const std::string socket = (net.dir() / "alpha-admin.sock").string();
+  net.configure(kAlpha, {{"admin_listen", "unix:" + socket}});
+  std::atomic<bool> started{false};
+  std::vector<std::string> answers;  // each distinct answer, in order
+  std::thread poller([&] {
+    const auto until = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < until) {
+      const std::string reply = readyz_over(socket);
+      if (!reply.empty()) {
+        const std::string seen = status_and_body(reply);
+        if (answers.empty() || answers.back() != seen) answers.push_back(seen);
+        if (seen.rfind("200 ", 0) == 0 && started) return;
+      }
+      std::this_thread::sleep_for(200us);
+    }
+  });
+  try {
+    net.start(kAlpha);
+  } catch (...) {
+    started = true;
+    poller.join();
+    throw;
+  }
+  started = true;
+  poller.join();
+  std::string said;
+  for (const auto& a : answers) said += "\n  " + a;
+  BOOST_TEST_MESSAGE("/readyz while relay-alpha started:" << said);
+  BOOST_TEST_REQUIRE(!answers.empty(), "no answer");
+  BOOST_TEST(answers.back() == "200 ready", said);
+  // Every answer before it is a 503 naming a starting step, in the order the relay takes them.
+  const std::vector<std::string> steps = {"503 starting", "503 starting: reading the keys",
+                                          "503 starting: opening the journal",
+                                          "503 starting: recovering the journal and opening the listeners"};
+  std::size_t at = 0;
+  for (std::size_t i = 0; i + 1 < answers.size(); ++i) {
+    const auto it = std::find(steps.begin() + static_cast<std::ptrdiff_t>(at), steps.end(), answers[i]);
+    BOOST_TEST((it != steps.end()), "out of order or unknown: " << answers[i] << said);
+    if (it != steps.end()) at = static_cast<std::size_t>(it - steps.begin());
+  }
+  BOOST_TEST(answers.size() >= 2u, "the relay was never seen starting:" << said);
+  BOOST_TEST(sim::http_get(0, "/readyz", 3000, socket).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(the_admin_endpoint_serves_on_a_unix_socket) {

@@ -15,7 +15,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "harness.h"
 #include "proxy/sim/temp_dir.h"
@@ -243,6 +245,27 @@ BOOST_AUTO_TEST_CASE(a_full_journal_disk_answers_unavailable_loses_nothing_and_r
   // problem the Inbox reports.)
   BOOST_TEST(inbox.problems().empty(), describe(inbox.problems()));
   net.expect_running();
+  // The log said it: an error when the journal began failing (the disk stayed full for seconds),
+  // and last that it recovered.
+  const auto log_lines = [&] {
+    std::ifstream f(net.dir() / (std::string(kAlpha) + ".log"));
+    std::vector<nlohmann::json> lines;
+    for (std::string line; std::getline(f, line);) lines.push_back(nlohmann::json::parse(line, nullptr, false));
+    return lines;
+  };
+  const auto said = [&](const std::string& msg, const std::string& level) {
+    std::size_t k = 0;
+    for (const auto& j : log_lines()) k += j.is_object() && j.value("msg", "") == msg && j.value("level", "") == level;
+    return k;
+  };
+  BOOST_TEST(wait_until(3s, [&] { return said("journal_recovered", "info") >= 1; }));
+  BOOST_TEST(said("journal_failing", "error") >= 1u);
+  std::string last;
+  for (const auto& j : log_lines()) {
+    const std::string msg = j.is_object() ? j.value("msg", "") : "";
+    if (msg == "journal_failing" || msg == "journal_recovered") last = msg;
+  }
+  BOOST_TEST(last == "journal_recovered");
   const auto final_metrics = alpha.metrics();
   BOOST_TEST_MESSAGE("disk_full: tmpfs " << (kTmpfs >> 20) << " MiB, free at start " << free_at_start << " B, after the filler "
                      << free_after_filler << " B; accepted before the disk was full " << accepted_before_full.size()

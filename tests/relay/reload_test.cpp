@@ -3,6 +3,7 @@
 // rates and recipients change live; keys only a restart can apply are listed and kept.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "support.h"
@@ -11,6 +12,12 @@ namespace veil::relay_test {
 namespace {
 
 using Strategy = relay::MixConfig::Strategy;
+
+std::string describe(const std::vector<std::string>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += "\n  " + p;
+  return out;
+}
 
 }  // namespace
 
@@ -54,6 +61,53 @@ BOOST_AUTO_TEST_CASE(pooled_packets_keep_their_release_times_and_new_ones_follow
   BOOST_TEST(w.deliver(kBeta).deliveries().size() == 10u);
   BOOST_TEST(w.relay(kAlpha).metrics().pool_now == 0u);
   BOOST_TEST(w.relay(kAlpha).peer_links()[0].connects == 1u);  // no link was touched
+}
+
+// A config that fails the check changes nothing: the Poisson mix keeps its pooled packets' times
+// and takes new ones, cover stays off, and no refusal is counted as a refused directory.
+BOOST_AUTO_TEST_CASE(a_refused_reload_leaves_the_running_config_in_force) {
+  JournaledAlpha f([](relay::RelayConfig& c) {
+    c.mix.strategy = Strategy::poisson;
+    c.mix.mean_delay = 2'000'000;
+  });
+  auto& [journal, w, wire] = f;
+  for (uint64_t i = 1; i <= 6; ++i) w.submitter(kAlpha).send(message_to_beta(w, i));
+  w.settle();
+  BOOST_REQUIRE(journal.packets.size() == 6u);
+  std::multiset<Micros> due;
+  for (const auto& [item, p] : journal.packets) due.insert(mono(w, p.release_at));
+  const relay::RelayConfig running = w.node(kAlpha).config;
+
+  // A mix strategy that does not exist, with a cover rate and a new mix that alone would apply.
+  const relay::ReloadResult bad = w.relay(kAlpha).reload(
+      "name = \"relay-alpha\"\nmix.strategy = \"bogus\"\ncover.drop_rate = 50\n", 0, running);
+  BOOST_TEST(!bad.next.has_value());
+  BOOST_TEST(bad.outcome.changed.empty());
+  BOOST_TEST((std::find(bad.problems.begin(), bad.problems.end(),
+                        "mix.strategy: unknown strategy \"bogus\" (one of none, threshold, timed, "
+                        "threshold_or_timed, binomial, poisson)") != bad.problems.end()),
+             describe(bad.problems));
+  // Text that is not TOML at all.
+  const relay::ReloadResult garbled = w.relay(kAlpha).reload("mix = [", 0, running);
+  BOOST_TEST(garbled.problems.size() == 1u);
+  BOOST_TEST(garbled.problems.at(0).rfind("line 1, column ", 0) == 0u, describe(garbled.problems));
+  BOOST_TEST(w.counter(kAlpha, Counter::directory_refused) == 0u);
+
+  // Still Poisson: a new message is pooled, not sent at once; no cover goes out.
+  w.submitter(kAlpha).send(message_to_beta(w, 7));
+  w.settle();
+  BOOST_TEST(wire.packets().empty());
+  BOOST_TEST(w.relay(kAlpha).metrics().pool_now == 7u);
+  BOOST_REQUIRE(journal.packets.size() == 7u);
+  std::multiset<Micros> expected;
+  for (const auto& [item, p] : journal.packets) expected.insert(mono(w, p.release_at));
+  w.advance(60'000'000);
+  BOOST_TEST(send_times(wire) == expected);
+  for (const Micros t : due) BOOST_TEST(expected.count(t) >= 1u);  // the first six kept their times
+  BOOST_TEST(w.deliver(kBeta).deliveries().size() == 7u);
+  BOOST_TEST(w.counter(kAlpha, Counter::cover_drop_sent) == 0u);
+  BOOST_TEST(w.relay(kAlpha).peer_links()[0].connects == 1u);
+
 }
 
 BOOST_AUTO_TEST_CASE(a_threshold_pool_joins_the_new_mix) {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -135,6 +136,27 @@ BOOST_AUTO_TEST_CASE(bind_errors_name_the_endpoint) {
   });
   BOOST_TEST(std::filesystem::exists(file));  // left alone
   std::filesystem::remove(file);
+}
+
+// The socket gets the configured mode whatever the umask (here 0, which would leave it 0777).
+BOOST_AUTO_TEST_CASE(a_unix_socket_gets_the_configured_mode) {
+  const auto path = std::filesystem::temp_directory_path() / ("veil-admin-sock-" + std::to_string(::getpid()));
+  for (const unsigned mode : {0600u, 0640u, 0660u}) {
+    AdminServer::Options o;
+    o.listen.unix_path = path.string();
+    o.unix_mode = mode;
+    const mode_t old_mask = ::umask(0);
+    {
+      AdminServer admin(o);
+      ::umask(old_mask);
+      struct stat st {};
+      BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
+      BOOST_TEST(S_ISSOCK(st.st_mode));
+      BOOST_TEST((st.st_mode & 07777) == mode);
+      BOOST_TEST(admin.port() == 0);
+    }
+  }
+  std::filesystem::remove(path);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -703,6 +703,24 @@ BOOST_AUTO_TEST_CASE(the_messenger_interfaces_are_local_unless_allowed) {
   valid(replaced(s.provider_config(), "127.0.0.1:7401", "0.0.0.0:7401"));
 }
 
+BOOST_AUTO_TEST_CASE(a_remote_admin_endpoint_is_refused_unless_allowed) {
+  Scratch s;
+  const std::string why =
+      " is not a loopback address: the admin endpoint has no authentication and takes a Unix socket "
+      "or loopback TCP (allow_remote_admin = true accepts it, for a scraper behind a firewall)";
+  BOOST_TEST(only_problem(s.provider_config("admin_listen = \"0.0.0.0:9400\"")) == "admin_listen: 0.0.0.0" + why);
+  BOOST_TEST(only_problem(s.provider_config("admin_listen = \"[2001:db8::1]:9400\"")) ==
+             "admin_listen: 2001:db8::1" + why);
+  BOOST_TEST(valid(s.provider_config("admin_listen = \"127.0.0.2:9400\"")).admin_listen.port == 9400);
+  BOOST_TEST(valid(s.provider_config("admin_listen = \"[::1]:9400\"")).admin_listen.host == "::1");
+  BOOST_TEST(valid(s.provider_config("admin_listen = \"unix:/run/veil/admin.sock\"")).admin_listen.unix_path ==
+             "/run/veil/admin.sock");
+  // Said explicitly, it is taken; allow_remote_messenger does not stand in for it.
+  BOOST_TEST(valid(s.provider_config("admin_listen = \"0.0.0.0:9400\"\nallow_remote_admin = true")).allow_remote_admin);
+  BOOST_TEST(only_problem(s.provider_config("admin_listen = \"0.0.0.0:9400\"\nallow_remote_messenger = true")) ==
+             "admin_listen: 0.0.0.0" + why);
+}
+
 BOOST_AUTO_TEST_CASE(unix_socket_mode_is_owner_and_group_only) {
   Scratch s;
   BOOST_TEST(valid(s.provider_config("unix_socket_mode = \"0600\"")).unix_socket_mode == 0600u);
@@ -1168,7 +1186,7 @@ BOOST_AUTO_TEST_CASE(reference_lists_every_key_once) {
       "cover.loop_rate", "cover.loop_timeout_ms", "cover.alarm_loss", "cover.alarm_latency_ms",
       "per_peer_queue", "limits.peer_connections", "limits.peer_connections_per_source",
       "limits.submit_connections", "limits.frame_timeout_ms", "limits.unread_bytes", "limits.submit_rate",
-      "limits.submit_burst", "unix_socket_mode", "allow_remote_messenger", "crypto_workers", "max_replay_entries", "deliver_retry_ms", "recipients",
+      "limits.submit_burst", "unix_socket_mode", "allow_remote_messenger", "allow_remote_admin", "crypto_workers", "max_replay_entries", "deliver_retry_ms", "recipients",
       "journal_dir", "run_without_journal", "journal_commit_window_ms", "drain_timeout_ms", "metrics_file",
       "metrics_interval_ms", "log_level"};
   BOOST_TEST(paths == expected, boost::test_tools::per_element());
@@ -1290,7 +1308,7 @@ BOOST_AUTO_TEST_CASE(example_config_is_valid_and_shows_every_key) {
       shown.push_back(table.empty() ? line.substr(0, eq) : table + "." + line.substr(0, eq));
     } else if (table.empty()) {
       // Settings that weaken the relay are shown commented out (two for benchmarks only).
-      for (const char* key : {"run_without_journal", "plain_links", "allow_remote_messenger"}) {
+      for (const char* key : {"run_without_journal", "plain_links", "allow_remote_messenger", "allow_remote_admin"}) {
         if (line.rfind(std::string("# ") + key + " = ", 0) == 0) shown.push_back(key);
       }
     }

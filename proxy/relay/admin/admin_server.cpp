@@ -29,8 +29,9 @@ std::string where(const Endpoint& e) {
   throw std::runtime_error("admin_listen " + where(e) + ": " + what);
 }
 
-// A listening socket on `e`, non-blocking and close-on-exec; its port through `port`.
-int bind_listener(const Endpoint& e, uint16_t* port) {
+// A listening socket on `e` (a Unix socket with mode `unix_mode`), non-blocking and close-on-exec;
+// its port through `port`.
+int bind_listener(const Endpoint& e, unsigned unix_mode, uint16_t* port) {
   if (!e.unix_path.empty()) {
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
@@ -44,7 +45,7 @@ int bind_listener(const Endpoint& e, uint16_t* port) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) fail(e, std::strerror(errno));
     if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::chmod(e.unix_path.c_str(), 0660) != 0 || ::listen(fd, 64) != 0) {
+        ::chmod(e.unix_path.c_str(), static_cast<mode_t>(unix_mode)) != 0 || ::listen(fd, 64) != 0) {
       const int err = errno;
       ::close(fd);
       fail(e, std::strerror(err));
@@ -131,7 +132,7 @@ struct AdminServerAccess {
 };
 
 AdminServer::AdminServer(Options options) : options_(std::move(options)) {
-  listen_fd_ = bind_listener(options_.listen, &port_);
+  listen_fd_ = bind_listener(options_.listen, options_.unix_mode, &port_);
   daemon_ = MHD_start_daemon(
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, nullptr, nullptr,
       &AdminServerAccess::on_request, this,
@@ -182,7 +183,7 @@ AdminAnswer AdminServer::answer(std::string_view path) {
     if (detached_) return {503, "text/plain; charset=utf-8", "stopping\n"};
     if (!attached_) {
       if (path == "/livez") return {200, "text/plain; charset=utf-8", "starting\n"};
-      return {503, "text/plain; charset=utf-8", "starting: " + step_ + "\n"};
+      return {503, "text/plain; charset=utf-8", (step_.empty() ? "starting" : "starting: " + step_) + "\n"};
     }
     // Posted under the lock: once detach() returned, nothing reaches the loop's mailbox.
     const bool posted = post_([pending, handler = handler_, p = std::string(path)] { pending->give(handler(p)); });

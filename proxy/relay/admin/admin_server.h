@@ -34,14 +34,15 @@ class AdminServer {
 
   struct Options {
     Endpoint listen;             // "host:port" (port 0: any free port) or "unix:/path"
+    unsigned unix_mode = 0660;   // a Unix socket's permissions, applied whatever the umask
     unsigned max_connections = 32;
     unsigned connection_timeout_s = 10;  // an idle or slow connection is closed after this
     int64_t loop_timeout_ms = 2000;      // a loop that does not answer within this is reported
   };
 
   // Binds `options.listen` and starts serving at once: until attach(), /livez answers 200
-  // "starting", /readyz 503 "starting: <step>" and everything else 503. A Unix socket path is
-  // replaced if it exists and is a socket, and made mode 0660. Throws std::runtime_error naming
+  // "starting", /readyz 503 "starting" (then "starting: <step>") and everything else 503. A Unix socket path is
+  // replaced if it exists and is a socket, and given `options.unix_mode`. Throws std::runtime_error naming
   // the endpoint when it cannot bind.
   explicit AdminServer(Options options);
   ~AdminServer();  // stops the thread; answers in flight get 503
@@ -65,7 +66,7 @@ class AdminServer {
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::mutex mu_;  // guards everything below; post_ is called under it (detach() is a barrier)
-  std::string step_ = "starting";
+  std::string step_;  // empty until the first starting_step()
   bool attached_ = false;
   bool detached_ = false;
   Post post_;

@@ -94,6 +94,18 @@ void check_messenger_interfaces(const RelayConfig& c, Problems& p) {
   }
 }
 
+// The admin endpoint has no authentication: it serves on a Unix socket or loopback TCP unless the
+// operator says otherwise (a scraper on another host, behind the operator's own firewall).
+void check_admin_interface(const RelayConfig& c, Problems& p) {
+  const Endpoint& e = c.admin_listen;
+  if (c.allow_remote_admin || !e.unix_path.empty() || e.host.empty() || loopback_host(e.host)) return;
+  if (has_problem(p, "admin_listen")) return;
+  p.push_back("admin_listen: " + e.host +
+              " is not a loopback address: the admin endpoint has no authentication and takes a "
+              "Unix socket or loopback TCP (allow_remote_admin = true accepts it, for a scraper "
+              "behind a firewall)");
+}
+
 // Why `dir` cannot serve as the journal directory, if it cannot: the checks the journal makes at
 // open that need no database (it creates a missing directory, owner-only, in an existing parent).
 std::optional<std::string> journal_dir_problem(const std::string& dir) {
@@ -257,6 +269,7 @@ ConfigResult build_config_lines(const std::string& toml_text, int64_t now_unix_s
   check_journal(c, p);
   check_log_level(c, p);
   check_messenger_interfaces(c, p);
+  check_admin_interface(c, p);
   if (!c.journal_dir.empty()) {
     if (auto why = journal_dir_problem(c.journal_dir)) p.push_back("journal_dir: " + *why);
   }

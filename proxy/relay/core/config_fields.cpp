@@ -120,7 +120,8 @@ const Field<RelayConfig> kRelayFields[] = {
     {"submit_listen", Kind::listen, "", {}, Need::provider_only,
      "where the provider's messenger server submits messages", VEIL_SLOT(RelayConfig, submit_listen)},
     {"admin_listen", Kind::listen, "", {}, Need::optional,
-     "the admin endpoint (HTTP: /livez, /readyz, /metrics); keep it on loopback or a Unix socket",
+     "the admin endpoint (HTTP: /livez, /readyz, /metrics, no authentication): a Unix socket or "
+     "loopback TCP",
      VEIL_SLOT(RelayConfig, admin_listen)},
     {"deliver_to", Kind::dial, "", {}, Need::provider_required,
      "the messenger server's deliver endpoint", VEIL_SLOT(RelayConfig, deliver_to)},
@@ -206,13 +207,17 @@ const Field<RelayConfig> kRelayFields[] = {
      "submissions a destination relay's bucket holds (taken at once after a quiet spell)",
      VEIL_SLOT(RelayConfig, limits.submit_burst)},
     {"unix_socket_mode", Kind::file_mode, "", {}, Need::optional,
-     "permissions of the Unix sockets the relay listens on (submit_listen, peer_listen): the "
-     "messenger server's user joins the relay's group",
+     "permissions of the Unix sockets the relay listens on (submit_listen, peer_listen, "
+     "admin_listen): the messenger server's user (and the scraper's) joins the relay's group",
      VEIL_SLOT(RelayConfig, unix_socket_mode)},
     {"allow_remote_messenger", Kind::boolean, "", {}, Need::optional,
      "let submit_listen and deliver_to be TCP addresses that are not loopback (unencrypted on "
      "that network); otherwise only Unix sockets and loopback",
      VEIL_SLOT(RelayConfig, allow_remote_messenger)},
+    {"allow_remote_admin", Kind::boolean, "", {}, Need::optional,
+     "let admin_listen be a TCP address that is not loopback (no authentication, unencrypted: "
+     "only behind a firewall); otherwise only a Unix socket or loopback",
+     VEIL_SLOT(RelayConfig, allow_remote_admin)},
     {"crypto_workers", Kind::integer, "threads", {0, 128}, Need::optional,
      "threads that unwrap and seal packets; 0: one per CPU the relay may run on",
      VEIL_SLOT(RelayConfig, crypto_workers)},

@@ -1,7 +1,8 @@
-// A reload's new config applied to the running relay: what can change live changes at once,
-// what cannot is listed as needing a restart and left as it was. No link, submit connection or
-// pooled packet is touched.
+// A reload checked whole, then its new config applied to the running relay: what can change live
+// changes at once, what cannot is listed as needing a restart and left as it was. No link, submit
+// connection or pooled packet is touched.
 #include <functional>
+#include <variant>
 
 #include "proxy/relay/core/relay.h"
 #include "proxy/relay/core/relay_state.h"
@@ -133,6 +134,26 @@ ReconfigureOutcome Relay::reconfigure(const RelayConfig& next) {
     out.changed.push_back("directory");
   }
   return out;
+}
+
+ReloadResult Relay::reload(const std::string& toml_text, int64_t now_unix_s, const RelayConfig& running) {
+  ReloadResult r;
+  ConfigResult checked = check_reload(toml_text, now_unix_s, running);
+  if (auto* p = std::get_if<ConfigProblems>(&checked)) {
+    r.problems = std::move(p->problems);
+    for (const std::string& why : r.problems) {
+      // The directory (or the keys it is judged against) refused; a key left out is not that.
+      const bool about_directory = why.rfind("directory_file:", 0) == 0 || why.rfind("key_dir:", 0) == 0;
+      if (about_directory && !why.ends_with(": required key is missing")) {
+        directory_refused();
+        break;
+      }
+    }
+    return r;
+  }
+  r.next = std::move(std::get<RelayConfig>(checked));
+  r.outcome = reconfigure(*r.next);
+  return r;
 }
 
 }  // namespace veil::relay

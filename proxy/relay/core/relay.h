@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,13 @@ const char* event_name(RelayEvent::Kind k) noexcept;  // "peer_link_up", ...
 struct ReconfigureOutcome {
   std::vector<std::string> changed;        // what now runs with the new values
   std::vector<std::string> needs_restart;  // config keys (and directory changes) left as they were
+};
+
+// A reload's verdict (Relay::reload): refused whole with its problems, or applied.
+struct ReloadResult {
+  std::vector<std::string> problems;  // non-empty: refused, nothing in the relay changed
+  std::optional<RelayConfig> next;    // applied: the config read
+  ReconfigureOutcome outcome;         // applied: what changed and what needs a restart
 };
 
 // The config keys whose values differ between `running` and `next` and that only a restart can
@@ -145,6 +153,12 @@ class Relay {
   // connections and pooled packets are untouched. The keys restart_only_changes lists keep their
   // running values.
   ReconfigureOutcome reconfigure(const RelayConfig& next);
+  // A reload of the config text `toml_text` (SIGHUP: the file read again) at wall time
+  // `now_unix_s`: checked as check_reload does against `running` (the config the relay started
+  // with, its directory serial the newest applied). Any problem refuses it whole: the relay runs on
+  // as before, and a problem with directory_file or key_dir (other than a missing key) counts
+  // directory_refused. Otherwise reconfigure() applies it. Never throws for bad text.
+  ReloadResult reload(const std::string& toml_text, int64_t now_unix_s, const RelayConfig& running);
   // Counts a directory that was refused (the daemon keeps the last good one).
   void directory_refused();
 
