@@ -1,11 +1,12 @@
 // n-1 / blocking attacks: an active attacker on a link drops or delays packets (to isolate a
 // target it must hold back the rest of the traffic, and cannot tell loop covers apart); the
 // relay's loop covers go missing or come back late, the loop loss or latency crosses the alarm
-// threshold and gauges.loop_alarm turns true. Undisturbed, the alarm stays false.
+// threshold, gauges.loop_alarm turns true and the log warns. Undisturbed, the alarm stays false.
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <exception>
+#include <fstream>
 #include <functional>
 
 #include "support.h"
@@ -27,6 +28,7 @@ struct Observed {
   uint64_t sent = 0, returned = 0, lost = 0;
   double latency_max_ms = 0, latency_p99_ms = 0;
   std::size_t samples = 0;
+  std::size_t alarm_log_lines = 0;  // relay-alpha's "loop_alarm_raised" warnings, with their figures
 };
 
 // relay-alpha sends loop covers via relay-beta (mix_hops 0: alpha -> beta -> alpha); the tap on
@@ -79,6 +81,14 @@ Observed run(Attack attack, Millis warm, Millis attack_for, uint64_t seed) {
   const auto m = d.metrics(kAlpha);
   link.set_filter(nullptr);
   d.stop();
+  std::ifstream log(d.dir() / (std::string(kAlpha) + ".log"));
+  for (std::string line; std::getline(log, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("msg", "") == "loop_alarm_raised" && j.value("level", "") == "warn" &&
+        j.contains("loop_loss_ratio") && j.contains("loop_latency_p99_ms")) {
+      ++o.alarm_log_lines;
+    }
+  }
   o.sent = m["counters"]["cover_loop_sent"].get<uint64_t>();
   o.returned = m["counters"]["cover_loop_returned"].get<uint64_t>();
   o.lost = m["counters"]["cover_loop_lost"].get<uint64_t>();
@@ -89,12 +99,13 @@ Observed run(Attack attack, Millis warm, Millis attack_for, uint64_t seed) {
 
 void show(const char* what, const Observed& o) {
   report("loop_alarm: %-8s alarm during warm-up %s, after %s (%.2f s into the attack); loops sent "
-         "%llu returned %llu lost %llu (loss %.2f); latency p99 <= %.1f ms, max %.1f ms; %zu samples",
+         "%llu returned %llu lost %llu (loss %.2f); latency p99 <= %.1f ms, max %.1f ms; %zu samples; "
+         "%zu alarm lines in the log",
          what, o.alarm_before ? "yes" : "no", o.alarm_after ? "yes" : "no", o.seconds_to_alarm,
          static_cast<unsigned long long>(o.sent), static_cast<unsigned long long>(o.returned),
          static_cast<unsigned long long>(o.lost),
          o.lost + o.returned ? static_cast<double>(o.lost) / static_cast<double>(o.lost + o.returned) : 0.0,
-         o.latency_p99_ms, o.latency_max_ms, o.samples);
+         o.latency_p99_ms, o.latency_max_ms, o.samples, o.alarm_log_lines);
 }
 
 }  // namespace
@@ -134,12 +145,14 @@ BOOST_AUTO_TEST_CASE(blocking_and_delaying_raise_alarm_control_does_not) {
   show("delay", delayed);
 
   BOOST_CHECK(!control.alarm_before && !control.alarm_after);
+  BOOST_CHECK_EQUAL(control.alarm_log_lines, 0u);
   BOOST_CHECK_GT(control.returned, 50u);
   BOOST_CHECK_EQUAL(control.lost, 0u);
   BOOST_CHECK_LE(control.latency_max_ms, kAlarmLatencyMs);
 
   BOOST_CHECK(!dropped.alarm_before);
   BOOST_CHECK(dropped.alarm_after);
+  BOOST_CHECK_GE(dropped.alarm_log_lines, 1u);  // the operator's log says it too
   BOOST_CHECK_GT(dropped.lost, 0u);
   // The gauge agrees with the counters: the window (>= 30 s) holds every loop of this run.
   BOOST_CHECK_GT(static_cast<double>(dropped.lost) / static_cast<double>(dropped.lost + dropped.returned),
@@ -147,6 +160,7 @@ BOOST_AUTO_TEST_CASE(blocking_and_delaying_raise_alarm_control_does_not) {
 
   BOOST_CHECK(!delayed.alarm_before);
   BOOST_CHECK(delayed.alarm_after);
+  BOOST_CHECK_GE(delayed.alarm_log_lines, 1u);
   BOOST_CHECK_GT(delayed.latency_max_ms, kAlarmLatencyMs);
 }
 
