@@ -63,8 +63,9 @@ BOOST_AUTO_TEST_CASE(pooled_packets_keep_their_release_times_and_new_ones_follow
   BOOST_TEST(w.relay(kAlpha).peer_links()[0].connects == 1u);  // no link was touched
 }
 
-// A config that fails the check changes nothing: the Poisson mix keeps its pooled packets' times
-// and takes new ones, cover stays off, and no refusal is counted as a refused directory.
+// Relay::reload with text that fails the check changes nothing in the running relay: the Poisson
+// mix keeps its pooled packets' times and takes new ones, cover stays off, and a missing key is not
+// counted as a refused directory. (A full config with one bad key: integration.reload.)
 BOOST_AUTO_TEST_CASE(a_refused_reload_leaves_the_running_config_in_force) {
   JournaledAlpha f([](relay::RelayConfig& c) {
     c.mix.strategy = Strategy::poisson;
@@ -107,7 +108,6 @@ BOOST_AUTO_TEST_CASE(a_refused_reload_leaves_the_running_config_in_force) {
   BOOST_TEST(w.deliver(kBeta).deliveries().size() == 7u);
   BOOST_TEST(w.counter(kAlpha, Counter::cover_drop_sent) == 0u);
   BOOST_TEST(w.relay(kAlpha).peer_links()[0].connects == 1u);
-
 }
 
 BOOST_AUTO_TEST_CASE(a_threshold_pool_joins_the_new_mix) {

@@ -10,6 +10,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -73,6 +74,9 @@ BOOST_AUTO_TEST_SUITE(admin_server)
 BOOST_AUTO_TEST_CASE(before_the_loop_takes_over_it_is_live_and_not_ready) {
   AdminServer admin(loopback());
   BOOST_TEST_REQUIRE(admin.port() != 0u);
+  const std::string first = get(admin.port(), "/readyz");  // before any step is named
+  BOOST_TEST(has_status(first, 503), first);
+  BOOST_TEST(has_body(first, "starting\n"), first);
   admin.starting_step("opening the journal");
   const std::string live = get(admin.port(), "/livez");
   BOOST_TEST(has_status(live, 200), live);
@@ -145,15 +149,21 @@ BOOST_AUTO_TEST_CASE(a_unix_socket_gets_the_configured_mode) {
     AdminServer::Options o;
     o.listen.unix_path = path.string();
     o.unix_mode = mode;
-    const mode_t old_mask = ::umask(0);
+    struct UmaskZero {  // umask 0 while the server binds, the old one back on every path
+      mode_t old = ::umask(0);
+      ~UmaskZero() { ::umask(old); }
+    };
     {
-      AdminServer admin(o);
-      ::umask(old_mask);
+      std::optional<AdminServer> admin;
+      {
+        UmaskZero zero;
+        admin.emplace(o);
+      }
       struct stat st {};
       BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
       BOOST_TEST(S_ISSOCK(st.st_mode));
       BOOST_TEST((st.st_mode & 07777) == mode);
-      BOOST_TEST(admin.port() == 0);
+      BOOST_TEST(admin->port() == 0);
     }
   }
   std::filesystem::remove(path);

@@ -45,7 +45,7 @@ int bind_listener(const Endpoint& e, unsigned unix_mode, uint16_t* port) {
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) fail(e, std::strerror(errno));
     if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::chmod(e.unix_path.c_str(), static_cast<mode_t>(unix_mode)) != 0 || ::listen(fd, 64) != 0) {
+        ::chmod(e.unix_path.c_str(), static_cast<mode_t>(unix_mode & 0777)) != 0 || ::listen(fd, 64) != 0) {
       const int err = errno;
       ::close(fd);
       fail(e, std::strerror(err));

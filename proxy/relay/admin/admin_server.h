@@ -34,7 +34,8 @@ class AdminServer {
 
   struct Options {
     Endpoint listen;             // "host:port" (port 0: any free port) or "unix:/path"
-    unsigned unix_mode = 0660;   // a Unix socket's permissions, applied whatever the umask
+    unsigned unix_mode = 0660;   // a Unix socket's permission bits (& 0777), whatever the umask;
+                                 // the config check allows "0600".."0670" (owner rw, others none)
     unsigned max_connections = 32;
     unsigned connection_timeout_s = 10;  // an idle or slow connection is closed after this
     int64_t loop_timeout_ms = 2000;      // a loop that does not answer within this is reported

@@ -88,7 +88,7 @@ struct RelayConfig {
   // submit_listen and deliver_to may be non-loopback TCP (a messenger server on another host,
   // unencrypted on that network); otherwise only a Unix socket or loopback TCP is taken.
   bool allow_remote_messenger = false;
-  bool allow_remote_admin = false;
+  bool allow_remote_admin = false;  // admin_listen may be a non-loopback TCP address
   unsigned unix_socket_mode = 0660;  // Unix sockets the relay listens on
   unsigned crypto_workers = 0;  // threads that unwrap and seal; 0 = the CPUs the relay may run on
   std::size_t max_replay_entries = 10'000'000;  // per epoch; about 31 B each (~300 MB when full)
