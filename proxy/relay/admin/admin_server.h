@@ -42,9 +42,9 @@ class AdminServer {
   };
 
   // Binds `options.listen` and starts serving at once: until attach(), /livez answers 200
-  // "starting", /readyz 503 "starting" (then "starting: <step>") and everything else 503. A Unix socket path is
-  // replaced if it exists and is a socket, and given `options.unix_mode`. Throws std::runtime_error naming
-  // the endpoint when it cannot bind.
+  // "starting", /readyz 503 "starting" (then "starting: <step>") and everything else 503. A Unix
+  // socket path is replaced if it exists and is a socket, and given `options.unix_mode`. Throws
+  // std::runtime_error naming the endpoint when it cannot bind.
   explicit AdminServer(Options options);
   ~AdminServer();  // stops the thread; answers in flight get 503
   AdminServer(const AdminServer&) = delete;

@@ -155,9 +155,10 @@ class Relay {
   ReconfigureOutcome reconfigure(const RelayConfig& next);
   // A reload of the config text `toml_text` (SIGHUP: the file read again) at wall time
   // `now_unix_s`: checked as check_reload does against `running` (the config the relay started
-  // with, its directory serial the newest applied). Any problem refuses it whole: the relay runs on
-  // as before, and a problem with directory_file or key_dir other than a missing key (the
-  // directory refused, or either changed) counts directory_refused. Otherwise reconfigure() applies it. Never throws for bad text.
+  // with, its directory serial the newest applied). Any problem refuses it whole: the relay runs
+  // on as before, and a problem with directory_file or key_dir other than a missing key (the
+  // directory refused, or either changed) counts directory_refused. Otherwise reconfigure()
+  // applies it. Never throws for bad text.
   ReloadResult reload(const std::string& toml_text, int64_t now_unix_s, const RelayConfig& running);
   // Counts a directory that was refused (the daemon keeps the last good one).
   void directory_refused();
